@@ -3,12 +3,16 @@
 #include "collectors/table/table_collector.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <functional>
 #include <map>
 #include <regex>
+
+#include "exporter/collector_set.h"
+#include "tests/exporter/test_support.h"
 
 namespace nfct {
 namespace {
@@ -290,6 +294,19 @@ TEST_F(TableCollectorTest, ASlowDumpIsNeverDoubled) {
   collector->Stop();
   EXPECT_EQ(source_->max_active, 1);
   EXPECT_GE(source_->calls, 1);
+}
+
+TEST_F(TableCollectorTest, GoldenExposition) {
+  // tests/golden/table.prom: every family of the collector as a scrape serves it.
+  auto source = std::make_unique<FakeSource>();
+  source->body = [](TableCounts& c, const std::atomic<bool>&) { return FillKnown(c); };
+  Env env{root_, root_, testing::FrozenClock()};
+  auto collector = std::make_unique<TableCollector>(env, TableOptions{30s, 0, 3}, std::move(source));
+  collector->RunOnce();
+  std::vector<CollectorSet::Named> named;
+  named.push_back({"table", std::move(collector)});
+  CollectorSet set(std::move(named), env.clock, false);
+  testing::ExpectGolden("table", prometheus::TextSerializer().Serialize(set.Collect()));
 }
 
 }  // namespace
