@@ -30,7 +30,7 @@ const std::vector<CollectorEntry>& AllCollectors() {
        "What fills the table: entries by protocol and TCP state and the top destination ports, "
        "from a background netlink dump (CAP_NET_ADMIN; see docs/table.md for the cost).",
        {{"interval", "30s", "How often the background worker dumps the table."},
-        {"max-entries", "1000000",
+        {"max-entries", "500000",
          "Skip the dump while nf_conntrack_count is above this (0 = no limit)."},
         {"top-ports", "10", "How many destination ports per protocol get their own series."}},
        [](const Env& env, const OptionValues& values) {

@@ -102,11 +102,13 @@ bool DecodeEntry(std::string_view payload, TableCounts& counts) {
   return true;
 }
 
-// Errors arrive as a negative errno; report them positive, and never 0 for a failure.
+// Errors arrive as a negative errno; report them positive. A value no errno can have (the
+// kernel's are below 4096; INT_MIN cannot even be negated) becomes EPROTO.
 int ErrnoOf(std::string_view payload) {
   if (payload.size() < sizeof(int32_t)) return EPROTO;
-  int32_t value = Load<int32_t>(payload.data());
-  return value < 0 ? -value : value;
+  int64_t value = Load<int32_t>(payload.data());
+  if (value < 0) value = -value;
+  return value < 4096 ? static_cast<int>(value) : EPROTO;
 }
 
 constexpr uint16_t kSubsystem = NFNL_SUBSYS_CTNETLINK;

@@ -117,7 +117,7 @@ TEST(TableOptions, DefaultsFromTheCollectorListAndBadValues) {
   ASSERT_EQ(parsed.error, "");
   EXPECT_EQ(parsed.options.interval, 30s);
   EXPECT_EQ(parsed.options.top_ports, 10u);
-  EXPECT_EQ(parsed.options.max_entries, 1000000u);
+  EXPECT_EQ(parsed.options.max_entries, 500000u);
   EXPECT_EQ(ParseTableOptions({{"interval", "2m"}}).options.interval, 120s);
   EXPECT_EQ(ParseTableOptions({{"max-entries", "0"}}).options.max_entries, 0u);
   const std::pair<const char*, const char*> kBad[] = {

@@ -282,6 +282,12 @@ TEST(TableParserSynthetic, ControlMessages) {
   EXPECT_EQ(r.error, 0);
   r = DecodeDumpReplies(Control(NLMSG_ERROR, -ENOBUFS), counts);
   EXPECT_EQ(r.error, ENOBUFS);
+  // Found by the fuzzer: DONE carrying INT_MIN (negating it was undefined behaviour).
+  r = DecodeDumpReplies(Control(NLMSG_DONE, INT32_MIN), counts);
+  EXPECT_TRUE(r.done);
+  EXPECT_EQ(r.error, EPROTO);
+  r = DecodeDumpReplies(Control(NLMSG_ERROR, -5000), counts);
+  EXPECT_EQ(r.error, EPROTO);
 }
 
 TEST(TableParserSynthetic, TruncatedAttributesStillCountTheEntry) {
