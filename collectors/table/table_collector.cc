@@ -12,25 +12,31 @@ namespace {
 using prometheus::MetricType;
 
 const FamilyDesc kEntries{
-    "nf_conntrack_table_entries", MetricType::Gauge,
+    "nf_conntrack_table_entries",
+    MetricType::Gauge,
     "Conntrack entries in the last table dump by address family, protocol and state (the TCP "
     "state, or assured, replied or unreplied for other protocols).",
     {"family", "protocol", "state"}};
 const FamilyDesc kByPort{
-    "nf_conntrack_table_entries_by_port", MetricType::Gauge,
+    "nf_conntrack_table_entries_by_port",
+    MetricType::Gauge,
     "Conntrack entries in the last table dump by original destination port, for the ports with "
     "most entries of each protocol; the rest are summed as port=\"other\".",
     {"protocol", "port"}};
-const FamilyDesc kDuration{"nf_conntrack_table_dump_duration_seconds", MetricType::Gauge,
+const FamilyDesc kDuration{"nf_conntrack_table_dump_duration_seconds",
+                           MetricType::Gauge,
                            "Time the last complete table dump took.",
                            {}};
-const FamilyDesc kTimestamp{"nf_conntrack_table_dump_timestamp_seconds", MetricType::Gauge,
+const FamilyDesc kTimestamp{"nf_conntrack_table_dump_timestamp_seconds",
+                            MetricType::Gauge,
                             "Unix time at which the last complete table dump finished.",
                             {}};
-const FamilyDesc kDumpEntries{"nf_conntrack_table_dump_entries", MetricType::Gauge,
+const FamilyDesc kDumpEntries{"nf_conntrack_table_dump_entries",
+                              MetricType::Gauge,
                               "Entries seen in the last complete table dump.",
                               {}};
-const FamilyDesc kSkipped{"nf_conntrack_table_dump_skipped_total", MetricType::Counter,
+const FamilyDesc kSkipped{"nf_conntrack_table_dump_skipped_total",
+                          MetricType::Counter,
                           "Table dumps skipped because nf_conntrack_count was above "
                           "--collector.table.max-entries.",
                           {}};
@@ -91,7 +97,7 @@ TableCollector::TableCollector(Env env, TableOptions options, std::unique_ptr<Ta
 TableCollector::~TableCollector() { Stop(); }
 
 const std::vector<FamilyDesc>& TableCollector::Families() const {
-  static const std::vector<FamilyDesc> kFamilies = {kEntries,  kByPort,      kDuration,
+  static const std::vector<FamilyDesc> kFamilies = {kEntries,   kByPort,      kDuration,
                                                     kTimestamp, kDumpEntries, kSkipped};
   return kFamilies;
 }
@@ -180,8 +186,7 @@ void TableCollector::RunOnce() {
     snapshot.ports[slot] = counts_.Top(slot, options_.top_ports);
   }
   snapshot.dump_entries = outcome.entries;
-  snapshot.duration_seconds =
-      std::chrono::duration<double>(env_.clock.steady() - begin).count();
+  snapshot.duration_seconds = std::chrono::duration<double>(env_.clock.steady() - begin).count();
   snapshot.timestamp_seconds = Seconds(env_.clock.wall());
   Publish(Status::Ok(), std::move(snapshot), false);
 }
@@ -190,8 +195,8 @@ void TableCollector::Publish(Status status, std::optional<Snapshot> snapshot, bo
   std::lock_guard lock(mutex_);
   if (skipped != skipping_) {
     // One line per change, not one per interval.
-    Log(LogLevel::kInfo, skipped ? "table dumps skipped: table above max-entries"
-                                 : "table dumps resumed",
+    Log(LogLevel::kInfo,
+        skipped ? "table dumps skipped: table above max-entries" : "table dumps resumed",
         {{"collector", "table"}, {"max_entries", std::to_string(options_.max_entries)}});
     skipping_ = skipped;
   }
@@ -211,8 +216,8 @@ Status TableCollector::Collect(MetricSink& sink) {
     for (size_t f = 0; f < kTableFamilies; ++f) {
       for (size_t p = 0; p < kTableProtocols; ++p) {
         for (size_t s = 0; s < StateCount(p); ++s) {
-          double value = static_cast<double>(
-              snapshot_->entries[(f * kTableProtocols + p) * kTableStates + s]);
+          double value =
+              static_cast<double>(snapshot_->entries[(f * kTableProtocols + p) * kTableStates + s]);
           sink.Add(kEntries, {FamilyLabel(f), ProtocolLabel(p), StateLabel(p, s)}, value);
         }
       }

@@ -10,8 +10,8 @@ namespace {
 
 // Kernel order (enum tcp_conntrack, include/uapi/linux/netfilter/nf_conntrack_tcp.h).
 constexpr std::array<std::string_view, kTableStates> kTcpStates = {
-    "none",       "syn_sent", "syn_recv", "established", "fin_wait",
-    "close_wait", "last_ack", "time_wait", "close",      "syn_sent2"};
+    "none",       "syn_sent", "syn_recv",  "established", "fin_wait",
+    "close_wait", "last_ack", "time_wait", "close",       "syn_sent2"};
 constexpr std::array<std::string_view, 3> kFlowStates = {"assured", "replied", "unreplied"};
 constexpr std::array<std::string_view, kTableProtocols> kProtocols = {
     "tcp", "udp", "icmp", "icmpv6", "sctp", "gre", "dccp", "other"};
@@ -21,14 +21,22 @@ constexpr std::array<TableProtocol, kPortProtocols> kPortProtocolOf = {kTcp, kUd
 
 TableProtocol ProtocolFromNumber(uint8_t number) {
   switch (number) {
-    case IPPROTO_TCP: return kTcp;
-    case IPPROTO_UDP: return kUdp;
-    case IPPROTO_ICMP: return kIcmp;
-    case IPPROTO_ICMPV6: return kIcmpv6;
-    case IPPROTO_SCTP: return kSctp;
-    case IPPROTO_GRE: return kGre;
-    case IPPROTO_DCCP: return kDccp;
-    default: return kOtherProtocol;
+    case IPPROTO_TCP:
+      return kTcp;
+    case IPPROTO_UDP:
+      return kUdp;
+    case IPPROTO_ICMP:
+      return kIcmp;
+    case IPPROTO_ICMPV6:
+      return kIcmpv6;
+    case IPPROTO_SCTP:
+      return kSctp;
+    case IPPROTO_GRE:
+      return kGre;
+    case IPPROTO_DCCP:
+      return kDccp;
+    default:
+      return kOtherProtocol;
   }
 }
 
@@ -49,11 +57,16 @@ size_t StateCount(size_t protocol) {
 
 int PortSlot(size_t protocol) {
   switch (protocol) {
-    case kTcp: return 0;
-    case kUdp: return 1;
-    case kSctp: return 2;
-    case kDccp: return 3;
-    default: return -1;
+    case kTcp:
+      return 0;
+    case kUdp:
+      return 1;
+    case kSctp:
+      return 2;
+    case kDccp:
+      return 3;
+    default:
+      return -1;
   }
 }
 

@@ -11,10 +11,10 @@
 
 namespace nfct {
 
-inline constexpr size_t kTableFamilies = 2;    // ipv4, ipv6
-inline constexpr size_t kTableProtocols = 8;   // tcp, udp, icmp, icmpv6, sctp, gre, dccp, other
-inline constexpr size_t kTableStates = 10;     // TCP conntrack states 0..9; others use 0..2
-inline constexpr size_t kPortProtocols = 4;    // tcp, udp, sctp, dccp
+inline constexpr size_t kTableFamilies = 2;   // ipv4, ipv6
+inline constexpr size_t kTableProtocols = 8;  // tcp, udp, icmp, icmpv6, sctp, gre, dccp, other
+inline constexpr size_t kTableStates = 10;    // TCP conntrack states 0..9; others use 0..2
+inline constexpr size_t kPortProtocols = 4;   // tcp, udp, sctp, dccp
 inline constexpr size_t kPorts = 65536;
 
 enum TableFamily : uint8_t { kIpv4 = 0, kIpv6 = 1 };

@@ -29,8 +29,7 @@ void ForEachAttribute(std::string_view bytes, F&& f) {
   while (bytes.size() >= sizeof(nlattr)) {
     auto header = Load<nlattr>(bytes.data());
     if (header.nla_len < sizeof(nlattr) || header.nla_len > bytes.size()) return;
-    f(header.nla_type & NLA_TYPE_MASK,
-      bytes.substr(NLA_HDRLEN, header.nla_len - NLA_HDRLEN));
+    f(header.nla_type & NLA_TYPE_MASK, bytes.substr(NLA_HDRLEN, header.nla_len - NLA_HDRLEN));
     size_t step = NLA_ALIGN(header.nla_len);
     if (step >= bytes.size()) return;
     bytes.remove_prefix(step);
@@ -142,7 +141,7 @@ DecodeResult DecodeDumpReplies(std::string_view bytes, TableCounts& counts) {
       if (result.error == 0) result.done = true;
       break;
     }
-    // Dump replies carry the request's message type, CT_GET; some kernels used CT_NEW.
+    // Dump replies are CT_NEW on 6.18 (recorded); older kernels may echo the request's CT_GET.
     uint16_t subsystem = header.nlmsg_type >> 8, message = header.nlmsg_type & 0xff;
     if (subsystem == kSubsystem && (message == IPCTNL_MSG_CT_GET || message == IPCTNL_MSG_CT_NEW)) {
       if (DecodeEntry(payload, counts)) {

@@ -72,8 +72,10 @@ uint64_t RawCountDump() {
     int left = static_cast<int>(n);
     for (auto* msg = reinterpret_cast<nlmsghdr*>(buffer.data()); mnl_nlmsg_ok(msg, left);
          msg = mnl_nlmsg_next(msg, &left)) {
-      if (msg->nlmsg_type == NLMSG_DONE || msg->nlmsg_type == NLMSG_ERROR) done = true;
-      else if ((msg->nlmsg_type >> 8) == NFNL_SUBSYS_CTNETLINK) ++count;
+      if (msg->nlmsg_type == NLMSG_DONE || msg->nlmsg_type == NLMSG_ERROR)
+        done = true;
+      else if ((msg->nlmsg_type >> 8) == NFNL_SUBSYS_CTNETLINK)
+        ++count;
     }
   }
   mnl_socket_close(nl);
@@ -101,14 +103,13 @@ long StatusKib(const char* field) {
   return -1;
 }
 
-double Rate(const Run& r) {
-  return r.seconds > 0 ? static_cast<double>(r.entries) / r.seconds : 0;
-}
+double Rate(const Run& r) { return r.seconds > 0 ? static_cast<double>(r.entries) / r.seconds : 0; }
 
 void Print(const char* method, const Run& r) {
-  std::printf("method=%s entries=%llu seconds=%.4f rate_per_s=%.0f cpu_user_s=%.4f cpu_sys_s=%.4f\n",
-              method, static_cast<unsigned long long>(r.entries), r.seconds,
-              Rate(r), r.cpu_user, r.cpu_sys);
+  std::printf(
+      "method=%s entries=%llu seconds=%.4f rate_per_s=%.0f cpu_user_s=%.4f cpu_sys_s=%.4f\n",
+      method, static_cast<unsigned long long>(r.entries), r.seconds, Rate(r), r.cpu_user,
+      r.cpu_sys);
 }
 
 }  // namespace
@@ -127,9 +128,10 @@ int main(int argc, char** argv) {
   long rss_before = StatusKib("VmRSS:");
   Run first = Timed([&] { return CollectorDump(collector); });
   long peak = StatusKib("VmHWM:");
-  std::printf("rss_kib_before_first_dump=%ld peak_kib_during_first_dump=%ld growth_kib=%ld "
-              "(rss at start %ld)\n",
-              rss_before, peak, peak - rss_before, rss_start);
+  std::printf(
+      "rss_kib_before_first_dump=%ld peak_kib_during_first_dump=%ld growth_kib=%ld "
+      "(rss at start %ld)\n",
+      rss_before, peak, peak - rss_before, rss_start);
   Print("collector_first", first);
   std::vector<Run> raw, ours;
   for (int i = 0; i < reps; ++i) {
@@ -143,10 +145,11 @@ int main(int argc, char** argv) {
     return runs[runs.size() / 2];
   };
   Run raw_m = median(raw), ours_m = median(ours);
-  std::printf("summary entries=%llu raw_count_rate=%.0f collector_rate=%.0f ratio=%.3f "
-              "collector_user_s=%.4f collector_sys_s=%.4f rss_growth_kib=%ld\n",
-              static_cast<unsigned long long>(ours_m.entries), Rate(raw_m), Rate(ours_m),
-              Rate(raw_m) > 0 ? Rate(ours_m) / Rate(raw_m) : 0,
-              ours_m.cpu_user, ours_m.cpu_sys, peak - rss_before);
+  std::printf(
+      "summary entries=%llu raw_count_rate=%.0f collector_rate=%.0f ratio=%.3f "
+      "collector_user_s=%.4f collector_sys_s=%.4f rss_growth_kib=%ld\n",
+      static_cast<unsigned long long>(ours_m.entries), Rate(raw_m), Rate(ours_m),
+      Rate(raw_m) > 0 ? Rate(ours_m) / Rate(raw_m) : 0, ours_m.cpu_user, ours_m.cpu_sys,
+      peak - rss_before);
   return 0;
 }

@@ -1,7 +1,8 @@
 // record_dump: writes the raw replies of one ctnetlink table dump (IPCTNL_MSG_CT_GET,
 // NLM_F_DUMP, AF_UNSPEC), every recv() buffer laid end to end, to the file named by its only
-// argument ("-" for standard output). Used by tests/fixtures/table/record.sh to capture decoder fixtures from the real
-// kernel, in whatever netns it runs in; with no CAP_NET_ADMIN it records the EPERM reply.
+// argument ("-" for standard output). Used by tests/fixtures/table/record.sh to capture decoder
+// fixtures from the real kernel, in whatever netns it runs in; with no CAP_NET_ADMIN it records the
+// EPERM reply.
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>

@@ -71,7 +71,8 @@ struct Scrape {
   std::vector<prometheus::MetricFamily> families;
 
   const prometheus::MetricFamily* Family(std::string_view name) const {
-    for (const auto& f : families) if (f.name == name) return &f;
+    for (const auto& f : families)
+      if (f.name == name) return &f;
     return nullptr;
   }
   // The value of the sample whose labels equal `labels`, if present.
@@ -100,8 +101,8 @@ Scrape Collect(Collector& collector) {
 }
 
 DumpOutcome FillKnown(TableCounts& counts) {
-  for (int i = 0; i < 7; ++i) counts.Add(kIpv4, kTcp, 7, 80);    // time_wait
-  for (int i = 0; i < 3; ++i) counts.Add(kIpv6, kTcp, 3, 443);   // established
+  for (int i = 0; i < 7; ++i) counts.Add(kIpv4, kTcp, 7, 80);   // time_wait
+  for (int i = 0; i < 3; ++i) counts.Add(kIpv6, kTcp, 3, 443);  // established
   for (int i = 0; i < 4; ++i) counts.Add(kIpv4, kUdp, kUnreplied, static_cast<uint16_t>(5000 + i));
   counts.Add(kIpv4, kIcmp, kAssured, 0);
   return {Status::Ok(), 15, false};
@@ -111,7 +112,8 @@ TEST(TableOptions, DefaultsFromTheCollectorListAndBadValues) {
   OptionValues defaults;
   for (const auto& entry : AllCollectors()) {
     if (entry.name != "table") continue;
-    for (const auto& option : entry.options) defaults[std::string(option.name)] = option.default_value;
+    for (const auto& option : entry.options)
+      defaults[std::string(option.name)] = option.default_value;
   }
   auto parsed = ParseTableOptions(defaults);
   ASSERT_EQ(parsed.error, "");
@@ -121,9 +123,8 @@ TEST(TableOptions, DefaultsFromTheCollectorListAndBadValues) {
   EXPECT_EQ(ParseTableOptions({{"interval", "2m"}}).options.interval, 120s);
   EXPECT_EQ(ParseTableOptions({{"max-entries", "0"}}).options.max_entries, 0u);
   const std::pair<const char*, const char*> kBad[] = {
-      {"interval", "abc"},        {"interval", "0s"},      {"interval", "30"},
-      {"max-entries", "-1"},      {"max-entries", "1e6"},  {"top-ports", "1001"},
-      {"top-ports", "ten"},       {"top-ports", " 3"},
+      {"interval", "abc"},    {"interval", "0s"},    {"interval", "30"},   {"max-entries", "-1"},
+      {"max-entries", "1e6"}, {"top-ports", "1001"}, {"top-ports", "ten"}, {"top-ports", " 3"},
   };
   for (const auto& [name, value] : kBad) {
     auto bad = ParseTableOptions({{name, value}});
@@ -174,7 +175,8 @@ TEST_F(TableCollectorTest, ServesTheSnapshotWithEveryCellAndTopPorts) {
   ASSERT_NE(entries, nullptr);
   EXPECT_EQ(entries->metric.size(), 2u * (10 + 7 * 3));  // constant cardinality, zeros included
   auto cell = [&](const char* f, const char* p, const char* s) {
-    return scrape.Value("nf_conntrack_table_entries", {{"family", f}, {"protocol", p}, {"state", s}});
+    return scrape.Value("nf_conntrack_table_entries",
+                        {{"family", f}, {"protocol", p}, {"state", s}});
   };
   EXPECT_EQ(cell("ipv4", "tcp", "time_wait"), 7);
   EXPECT_EQ(cell("ipv6", "tcp", "established"), 3);
@@ -301,7 +303,8 @@ TEST_F(TableCollectorTest, GoldenExposition) {
   auto source = std::make_unique<FakeSource>();
   source->body = [](TableCounts& c, const std::atomic<bool>&) { return FillKnown(c); };
   Env env{root_, root_, testing::FrozenClock()};
-  auto collector = std::make_unique<TableCollector>(env, TableOptions{30s, 0, 3}, std::move(source));
+  auto collector =
+      std::make_unique<TableCollector>(env, TableOptions{30s, 0, 3}, std::move(source));
   collector->RunOnce();
   std::vector<CollectorSet::Named> named;
   named.push_back({"table", std::move(collector)});

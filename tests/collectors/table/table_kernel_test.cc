@@ -15,7 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-#define SKIP_UNLESS_KERNEL()                                   \
+#define SKIP_UNLESS_KERNEL() \
   if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why
 
 void Make(const TestNetns& ns, long& offset, std::vector<std::string> flags) {
@@ -38,8 +38,8 @@ std::string ScrapeAfterFirstDump(const ExporterProcess& exporter) {
 
 std::optional<double> Cell(const std::string& metrics, const std::string& family,
                            const std::string& protocol, const std::string& state) {
-  return MetricValue(metrics, "nf_conntrack_table_entries{family=\"" + family +
-                                  "\",protocol=\"" + protocol + "\",state=\"" + state + "\"}");
+  return MetricValue(metrics, "nf_conntrack_table_entries{family=\"" + family + "\",protocol=\"" +
+                                  protocol + "\",state=\"" + state + "\"}");
 }
 
 std::optional<double> Port(const std::string& metrics, const std::string& protocol,
@@ -61,10 +61,9 @@ TEST(TableKernel, EveryGaugeEqualsTheEntriesMadeAndOtherNetnsAreNotCounted) {
   Make(ns, offset, {"--count=13", "--family=ipv6", "--state=time_wait", "--dport=80"});
   Make(ns, offset, {"--count=5", "--family=ipv6", "--state=established", "--dport=443"});
   Make(ns, offset, {"--count=17", "--proto=udp", "--status=assured", "--dport=53"});
-  Make(ns, offset, {"--count=9", "--proto=udp", "--status=unreplied", "--dport=5353",
-                    "--dports=3"});
-  Make(ns, offset, {"--count=4", "--family=ipv6", "--proto=udp", "--status=replied",
-                    "--dport=53"});
+  Make(ns, offset,
+       {"--count=9", "--proto=udp", "--status=unreplied", "--dport=5353", "--dports=3"});
+  Make(ns, offset, {"--count=4", "--family=ipv6", "--proto=udp", "--status=replied", "--dport=53"});
   Make(ns, offset, {"--count=6", "--proto=icmp", "--status=assured"});
   Make(ns, offset, {"--count=3", "--family=ipv6", "--proto=icmp", "--status=unreplied"});
   const long kMade = 37 + 23 + 11 + 7 + 13 + 5 + 17 + 9 + 4 + 6 + 3;
@@ -133,7 +132,8 @@ TEST(TableKernel, WithoutCapNetAdminTheCollectorIsUnavailable) {
   ASSERT_TRUE(exporter.running()) << exporter.Stderr();
   std::optional<double> success;
   for (int i = 0; i < 100; ++i) {
-    success = MetricValue(exporter.Scrape(), R"(nf_conntrack_scrape_collector_success{collector="table"})");
+    success = MetricValue(exporter.Scrape(),
+                          R"(nf_conntrack_scrape_collector_success{collector="table"})");
     if (success == 0) break;
     std::this_thread::sleep_for(100ms);
   }
@@ -146,8 +146,8 @@ TEST(TableKernel, AboveMaxEntriesNoDumpIsMade) {
   TestNetns ns("tableskip");
   long offset = 0;
   Make(ns, offset, {"--count=100", "--state=time_wait"});
-  ExporterProcess exporter(ns, {"--collector.table.max-entries=99",
-                                "--collector.table.interval=100ms"});
+  ExporterProcess exporter(
+      ns, {"--collector.table.max-entries=99", "--collector.table.interval=100ms"});
   ASSERT_TRUE(exporter.running()) << exporter.Stderr();
   std::string m;
   for (int i = 0; i < 100; ++i) {

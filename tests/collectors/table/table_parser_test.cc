@@ -199,27 +199,71 @@ struct AcceptCase {
 
 TEST(TableParserSynthetic, Accepts) {
   const AcceptCase kCases[] = {
-      {"tcp time_wait", {AF_INET, IPPROTO_TCP, 80, TCP_CONNTRACK_TIME_WAIT, IPS_ASSURED},
-       "ipv4", "tcp", "time_wait", 1},
-      {"tcp syn_sent2 is state 9", {AF_INET6, IPPROTO_TCP, 80, 9, 0}, "ipv6", "tcp", "syn_sent2", 1},
-      {"tcp without protoinfo is none", {AF_INET, IPPROTO_TCP, 80, {}, {}}, "ipv4", "tcp", "none", 1},
-      {"tcp state out of range is none", {AF_INET, IPPROTO_TCP, 80, 42, {}}, "ipv4", "tcp", "none", 1},
-      {"udp assured", {AF_INET, IPPROTO_UDP, 80, {}, IPS_ASSURED | IPS_SEEN_REPLY}, "ipv4", "udp",
-       "assured", 1},
-      {"udp replied", {AF_INET6, IPPROTO_UDP, 80, {}, IPS_SEEN_REPLY | IPS_CONFIRMED}, "ipv6",
-       "udp", "replied", 1},
-      {"udp without status is unreplied", {AF_INET, IPPROTO_UDP, 80, {}, {}}, "ipv4", "udp",
-       "unreplied", 1},
+      {"tcp time_wait",
+       {AF_INET, IPPROTO_TCP, 80, TCP_CONNTRACK_TIME_WAIT, IPS_ASSURED},
+       "ipv4",
+       "tcp",
+       "time_wait",
+       1},
+      {"tcp syn_sent2 is state 9",
+       {AF_INET6, IPPROTO_TCP, 80, 9, 0},
+       "ipv6",
+       "tcp",
+       "syn_sent2",
+       1},
+      {"tcp without protoinfo is none",
+       {AF_INET, IPPROTO_TCP, 80, {}, {}},
+       "ipv4",
+       "tcp",
+       "none",
+       1},
+      {"tcp state out of range is none",
+       {AF_INET, IPPROTO_TCP, 80, 42, {}},
+       "ipv4",
+       "tcp",
+       "none",
+       1},
+      {"udp assured",
+       {AF_INET, IPPROTO_UDP, 80, {}, IPS_ASSURED | IPS_SEEN_REPLY},
+       "ipv4",
+       "udp",
+       "assured",
+       1},
+      {"udp replied",
+       {AF_INET6, IPPROTO_UDP, 80, {}, IPS_SEEN_REPLY | IPS_CONFIRMED},
+       "ipv6",
+       "udp",
+       "replied",
+       1},
+      {"udp without status is unreplied",
+       {AF_INET, IPPROTO_UDP, 80, {}, {}},
+       "ipv4",
+       "udp",
+       "unreplied",
+       1},
       {"sctp", {AF_INET, IPPROTO_SCTP, 80, {}, IPS_ASSURED}, "ipv4", "sctp", "assured", 1},
       {"dccp", {AF_INET6, IPPROTO_DCCP, 80, {}, 0}, "ipv6", "dccp", "unreplied", 1},
-      {"gre has no ports", {AF_INET, IPPROTO_GRE, {}, {}, IPS_SEEN_REPLY}, "ipv4", "gre", "replied", 0},
+      {"gre has no ports",
+       {AF_INET, IPPROTO_GRE, {}, {}, IPS_SEEN_REPLY},
+       "ipv4",
+       "gre",
+       "replied",
+       0},
       {"icmpv6", {AF_INET6, IPPROTO_ICMPV6, {}, {}, 0}, "ipv6", "icmpv6", "unreplied", 0},
       {"udplite is other", {AF_INET, IPPROTO_UDPLITE, 80, {}, 0}, "ipv4", "other", "unreplied", 0},
       {"no protocol number is other", {AF_INET, {}, 80, {}, 0}, "ipv4", "other", "unreplied", 0},
-      {"tcp without port counts on port 0", {AF_INET, IPPROTO_TCP, {}, 3, 0}, "ipv4", "tcp",
-       "established", 0},
-      {"CT_GET message type", {AF_INET, IPPROTO_TCP, 80, 3, 0, NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET},
-       "ipv4", "tcp", "established", 1},
+      {"tcp without port counts on port 0",
+       {AF_INET, IPPROTO_TCP, {}, 3, 0},
+       "ipv4",
+       "tcp",
+       "established",
+       0},
+      {"CT_GET message type",
+       {AF_INET, IPPROTO_TCP, 80, 3, 0, NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET},
+       "ipv4",
+       "tcp",
+       "established",
+       1},
   };
   for (const auto& c : kCases) {
     SCOPED_TRACE(c.what);
@@ -233,7 +277,8 @@ TEST(TableParserSynthetic, Accepts) {
     if (slot >= 0) {
       auto top = counts.Top(static_cast<size_t>(slot), 65536).top;
       uint64_t on_80 = 0;
-      for (const auto& pc : top) if (pc.port == 80) on_80 = pc.count;
+      for (const auto& pc : top)
+        if (pc.port == 80) on_80 = pc.count;
       EXPECT_EQ(on_80, c.port_count_80);
     }
   }
@@ -268,14 +313,14 @@ TEST(TableParserSynthetic, ControlMessages) {
   unknown_family.family = AF_BRIDGE;
   Synthetic other_subsystem;
   other_subsystem.message_type = NFNL_SUBSYS_CTNETLINK_EXP << 8;
-  DecodeResult r = DecodeDumpReplies(
-      Control(NLMSG_NOOP, 0) + Message(unknown_family) + Message(other_subsystem) + Message({}) +
-          Control(NLMSG_DONE, -EINTR) + Message({}),
-      counts);
-  EXPECT_EQ(r.entries, 1u);        // the one after DONE is not read
-  EXPECT_EQ(r.undecodable, 1u);    // AF_BRIDGE
+  DecodeResult r = DecodeDumpReplies(Control(NLMSG_NOOP, 0) + Message(unknown_family) +
+                                         Message(other_subsystem) + Message({}) +
+                                         Control(NLMSG_DONE, -EINTR) + Message({}),
+                                     counts);
+  EXPECT_EQ(r.entries, 1u);      // the one after DONE is not read
+  EXPECT_EQ(r.undecodable, 1u);  // AF_BRIDGE
   EXPECT_TRUE(r.done);
-  EXPECT_EQ(r.error, EINTR);       // a dump that failed midway
+  EXPECT_EQ(r.error, EINTR);  // a dump that failed midway
   counts.Reset();
   r = DecodeDumpReplies(Control(NLMSG_ERROR, 0), counts);
   EXPECT_TRUE(r.done);
