@@ -44,7 +44,8 @@ class TableCollector : public Collector {
   void Start() override;
   void Stop() override;
 
-  // One dump attempt on the calling thread, as the worker makes it; tests call it directly.
+  // One dump attempt on the calling thread, as the worker makes it. For tests and the benchmark:
+  // never while the worker runs (the counts belong to one thread at a time).
   void RunOnce();
 
  private:
