@@ -64,6 +64,7 @@ fill() {  # fill SIZE: 40% established, 30% time_wait, 10% syn_sent, 10% close_w
 }
 
 now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"${2:-%.4f}\", $1 }"; }  # calc EXPRESSION [FORMAT]
 
 # Every dump walks the one hash shared by all netns: say how full it was while measuring.
 hash_entries() {
@@ -89,15 +90,15 @@ for size in "${sizes[@]}"; do
   t0=$(now)
   fill "$size"
   count=$(ip netns exec "$ns" cat /proc/sys/net/netfilter/nf_conntrack_count)
-  echo "== size=$size entries_in_netns=$count created_in_s=$(echo "$(now) - $t0" | bc)"
+  echo "== size=$size entries_in_netns=$count created_in_s=$(calc "$(now) - $t0")"
   echo "entries_in_shared_hash_before=$(hash_entries) (initial netns + every named netns)"
   ip netns exec "$ns" "$build/tests/bench/table_bench" --reps="$reps"
   for i in $(seq "$reps"); do
     t0=$(now)
     ip netns exec "$ns" conntrack -L > /dev/null 2> /tmp/"$ns".err
-    seconds=$(echo "$(now) - $t0" | bc)
+    seconds=$(calc "$(now) - $t0")
     shown=$(grep -o '[0-9]* flow entries' /tmp/"$ns".err | cut -d' ' -f1)
-    echo "method=conntrack_L entries=$shown seconds=$seconds rate_per_s=$(echo "$shown / $seconds" | bc)"
+    echo "method=conntrack_L entries=$shown seconds=$seconds rate_per_s=$(calc "$shown / $seconds" %.0f)"
   done
   rm -f /tmp/"$ns".err
   echo "entries_in_shared_hash_after=$(hash_entries)"
