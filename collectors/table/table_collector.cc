@@ -139,35 +139,30 @@ void TableCollector::Loop() {
   }
 }
 
-// Returns non-Ok when no dump must be made; sets skip when the table is above max-entries.
-Status TableCollector::CheckBeforeDump(bool& skip) {
-  // A netlink request would autoload nf_conntrack: check that it is loaded first.
+// Whether to dump now: not when nf_conntrack is not loaded (the request would load it), not
+// when the table is above max-entries.
+TableCollector::Precheck TableCollector::CheckBeforeDump() const {
   const auto max_path = env_.Proc(kMaxPath);
   if (!std::filesystem::exists(max_path)) {
-    return Status::Unavailable("nf_conntrack is not loaded (" + max_path.string() +
-                               " does not exist)");
+    return {Status::Unavailable("nf_conntrack is not loaded (" + max_path.string() +
+                                " does not exist)"),
+            false};
   }
-  skip = false;
-  if (options_.max_entries == 0) return Status::Ok();
+  if (options_.max_entries == 0) return {Status::Ok(), false};
   const auto count_path = env_.Proc(kCountPath);
   FileRead file = ReadFile(count_path, 4096);
   if (!file.ok()) {
-    return StatusFromErrno(file.error, count_path, "nf_conntrack is not loaded", "root");
+    return {StatusFromErrno(file.error, count_path, "nf_conntrack is not loaded", "root"), false};
   }
   auto count = ParseSysctlNumber(file.data);
-  if (!count) return Status::Error("malformed number in " + count_path.string());
-  skip = *count > options_.max_entries;
-  return Status::Ok();
+  if (!count) return {Status::Error("malformed number in " + count_path.string()), false};
+  return {Status::Ok(), *count > options_.max_entries};
 }
 
 void TableCollector::RunOnce() {
-  bool skip = false;
-  if (Status status = CheckBeforeDump(skip); !status.ok()) {
-    Publish(std::move(status), std::nullopt, false);
-    return;
-  }
-  if (skip) {
-    Publish(Status::Ok(), std::nullopt, true);
+  Precheck precheck = CheckBeforeDump();
+  if (!precheck.status.ok() || precheck.skip) {
+    Publish(std::move(precheck.status), std::nullopt, precheck.skip);
     return;
   }
   auto begin = env_.clock.steady();

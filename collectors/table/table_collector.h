@@ -57,7 +57,11 @@ class TableCollector : public Collector {
     double timestamp_seconds = 0;
   };
   void Loop();
-  Status CheckBeforeDump(bool& skip);
+  struct Precheck {
+    Status status;  // non-Ok: no dump, report this
+    bool skip;      // above max-entries: no dump, count it
+  };
+  Precheck CheckBeforeDump() const;
   void Publish(Status status, std::optional<Snapshot> snapshot, bool skipped);
 
   const Env env_;
