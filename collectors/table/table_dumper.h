@@ -22,7 +22,9 @@ class TableSource {
  public:
   virtual ~TableSource() = default;
   // Resets counts and fills them from one dump. Returns soon after `stop` becomes true, even in
-  // the middle of a dump.
+  // the middle of a dump: after the recv() in progress, i.e. once the kernel has filled one
+  // buffer (normally well under a millisecond; longer when the shared hash holds millions of
+  // other netns's entries and few of ours, since the kernel walks those between our entries).
   virtual DumpOutcome Dump(TableCounts& counts, const std::atomic<bool>& stop) = 0;
 };
 
