@@ -5,6 +5,8 @@
 #include "collectors/stat/stat_collector.h"
 #include "collectors/stat/stat_netlink.h"
 #include "collectors/sysctl/sysctl_collector.h"
+#include "collectors/table/table_collector.h"
+#include "collectors/table/table_dumper.h"
 
 namespace nfct {
 
@@ -23,6 +25,19 @@ const std::vector<CollectorEntry>& AllCollectors() {
        [](const Env& env, const OptionValues&) {
          return MadeCollector{
              std::make_unique<StatCollector>(env, MakeNetlinkCpuStatsSource()), ""};
+       }},
+      {"table", true,
+       "What fills the table: entries by protocol and TCP state and the top destination ports, "
+       "from a background netlink dump (CAP_NET_ADMIN; see docs/table.md for the cost).",
+       {{"interval", "30s", "How often the background worker dumps the table."},
+        {"max-entries", "500000",
+         "Skip the dump while nf_conntrack_count is above this (0 = no limit)."},
+        {"top-ports", "10", "How many destination ports per protocol get their own series."}},
+       [](const Env& env, const OptionValues& values) {
+         auto parsed = ParseTableOptions(values);
+         if (!parsed.error.empty()) return MadeCollector{nullptr, parsed.error};
+         return MadeCollector{
+             std::make_unique<TableCollector>(env, parsed.options, MakeNetlinkTableSource()), ""};
        }},
   };
   return kAll;

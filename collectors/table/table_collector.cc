@@ -1,0 +1,234 @@
+#include "collectors/table/table_collector.h"
+
+#include <charconv>
+
+#include "collectors/duration.h"
+#include "collectors/log.h"
+#include "collectors/sysctl/sysctl_parser.h"
+
+namespace nfct {
+namespace {
+
+using prometheus::MetricType;
+
+const FamilyDesc kEntries{
+    "nf_conntrack_table_entries",
+    MetricType::Gauge,
+    "Conntrack entries in the last table dump by address family, protocol and state (the TCP "
+    "state, or assured, replied or unreplied for other protocols).",
+    {"family", "protocol", "state"}};
+const FamilyDesc kByPort{
+    "nf_conntrack_table_entries_by_port",
+    MetricType::Gauge,
+    "Conntrack entries in the last table dump by original destination port, for the ports with "
+    "most entries of each protocol; the rest are summed as port=\"other\".",
+    {"protocol", "port"}};
+const FamilyDesc kDuration{"nf_conntrack_table_dump_duration_seconds",
+                           MetricType::Gauge,
+                           "Time the last complete table dump took.",
+                           {}};
+const FamilyDesc kTimestamp{"nf_conntrack_table_dump_timestamp_seconds",
+                            MetricType::Gauge,
+                            "Unix time at which the last complete table dump finished.",
+                            {}};
+const FamilyDesc kDumpEntries{"nf_conntrack_table_dump_entries",
+                              MetricType::Gauge,
+                              "Entries seen in the last complete table dump.",
+                              {}};
+const FamilyDesc kSkipped{"nf_conntrack_table_dump_skipped_total",
+                          MetricType::Counter,
+                          "Table dumps skipped because nf_conntrack_count was above "
+                          "--collector.table.max-entries.",
+                          {}};
+
+constexpr std::string_view kMaxPath = "sys/net/netfilter/nf_conntrack_max";
+constexpr std::string_view kCountPath = "sys/net/netfilter/nf_conntrack_count";
+constexpr size_t kMaxTopPorts = 1000;
+
+std::optional<uint64_t> ParseWhole(std::string_view text) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+double Seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+ParsedTableOptions ParseTableOptions(const OptionValues& values) {
+  ParsedTableOptions parsed;
+  auto get = [&](std::string_view name) {
+    auto it = values.find(name);
+    return it == values.end() ? std::string_view() : std::string_view(it->second);
+  };
+  if (auto text = get("interval"); !text.empty()) {
+    auto interval = ParseDuration(text);
+    if (!interval || interval->count() <= 0) {
+      parsed.error = "--collector.table.interval: must be a duration such as 30s or 2m";
+      return parsed;
+    }
+    parsed.options.interval = *interval;
+  }
+  if (auto text = get("max-entries"); !text.empty()) {
+    auto value = ParseWhole(text);
+    if (!value) {
+      parsed.error = "--collector.table.max-entries: must be a whole number (0 = no limit)";
+      return parsed;
+    }
+    parsed.options.max_entries = *value;
+  }
+  if (auto text = get("top-ports"); !text.empty()) {
+    auto value = ParseWhole(text);
+    if (!value || *value > kMaxTopPorts) {
+      parsed.error = "--collector.table.top-ports: must be a whole number from 0 to 1000";
+      return parsed;
+    }
+    parsed.options.top_ports = *value;
+  }
+  return parsed;
+}
+
+TableCollector::TableCollector(Env env, TableOptions options, std::unique_ptr<TableSource> source)
+    : env_(std::move(env)), options_(options), source_(std::move(source)) {}
+
+TableCollector::~TableCollector() { Stop(); }
+
+const std::vector<FamilyDesc>& TableCollector::Families() const {
+  static const std::vector<FamilyDesc> kFamilies = {kEntries,   kByPort,      kDuration,
+                                                    kTimestamp, kDumpEntries, kSkipped};
+  return kFamilies;
+}
+
+std::vector<std::string> TableCollector::Sources() const {
+  return {"netlink IPCTNL_MSG_CT_GET dump (CAP_NET_ADMIN)", env_.Proc(kCountPath).string()};
+}
+
+void TableCollector::Start() {
+  std::lock_guard lock(mutex_);
+  if (worker_.joinable()) return;
+  stopping_ = false;
+  stop_.store(false);
+  worker_ = std::thread([this] { Loop(); });
+}
+
+void TableCollector::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stop_.store(true);  // interrupts a dump in progress
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void TableCollector::Loop() {
+  auto next = std::chrono::steady_clock::now();
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_until(lock, next, [this] { return stopping_; })) {
+    lock.unlock();
+    auto started = std::chrono::steady_clock::now();
+    RunOnce();
+    lock.lock();
+    // The first slot after the dump ended: a dump longer than the interval skips slots instead
+    // of running back to back, so the kernel is never asked for two dumps at once or in a row.
+    next = started + options_.interval;
+    for (auto now = std::chrono::steady_clock::now(); next <= now;) next += options_.interval;
+  }
+}
+
+// Whether to dump now: not when nf_conntrack is not loaded (the request would load it), not
+// when the table is above max-entries.
+TableCollector::Precheck TableCollector::CheckBeforeDump() const {
+  const auto max_path = env_.Proc(kMaxPath);
+  if (!std::filesystem::exists(max_path)) {
+    return {Status::Unavailable("nf_conntrack is not loaded (" + max_path.string() +
+                                " does not exist)"),
+            false};
+  }
+  if (options_.max_entries == 0) return {Status::Ok(), false};
+  const auto count_path = env_.Proc(kCountPath);
+  FileRead file = ReadFile(count_path, 4096);
+  if (!file.ok()) {
+    return {StatusFromErrno(file.error, count_path, "nf_conntrack is not loaded", "root"), false};
+  }
+  auto count = ParseSysctlNumber(file.data);
+  if (!count) return {Status::Error("malformed number in " + count_path.string()), false};
+  return {Status::Ok(), *count > options_.max_entries};
+}
+
+void TableCollector::RunOnce() {
+  Precheck precheck = CheckBeforeDump();
+  if (!precheck.status.ok() || precheck.skip) {
+    Publish(std::move(precheck.status), std::nullopt, precheck.skip);
+    return;
+  }
+  auto begin = env_.clock.steady();
+  DumpOutcome outcome = source_->Dump(counts_, stop_);
+  if (outcome.cancelled) return;
+  if (!outcome.status.ok()) {
+    Publish(std::move(outcome.status), std::nullopt, false);
+    return;
+  }
+  Snapshot snapshot;
+  for (size_t f = 0; f < kTableFamilies; ++f)
+    for (size_t p = 0; p < kTableProtocols; ++p)
+      for (size_t s = 0; s < kTableStates; ++s)
+        snapshot.entries[(f * kTableProtocols + p) * kTableStates + s] = counts_.Entries(f, p, s);
+  for (size_t slot = 0; slot < kPortProtocols; ++slot) {
+    snapshot.ports[slot] = counts_.Top(slot, options_.top_ports);
+  }
+  snapshot.dump_entries = outcome.entries;
+  snapshot.duration_seconds = std::chrono::duration<double>(env_.clock.steady() - begin).count();
+  snapshot.timestamp_seconds = Seconds(env_.clock.wall());
+  Publish(Status::Ok(), std::move(snapshot), false);
+}
+
+void TableCollector::Publish(Status status, std::optional<Snapshot> snapshot, bool skipped) {
+  std::lock_guard lock(mutex_);
+  if (skipped != skipping_) {
+    // One line per change, not one per interval.
+    Log(LogLevel::kInfo,
+        skipped ? "table dumps skipped: table above max-entries" : "table dumps resumed",
+        {{"collector", "table"}, {"max_entries", std::to_string(options_.max_entries)}});
+    skipping_ = skipped;
+  }
+  if (skipped) ++skipped_total_;
+  status_ = std::move(status);
+  fresh_ = snapshot.has_value();
+  if (snapshot) snapshot_ = std::move(snapshot);
+}
+
+Status TableCollector::Collect(MetricSink& sink) {
+  std::lock_guard lock(mutex_);
+  sink.Add(kSkipped, {}, static_cast<double>(skipped_total_));
+  if (!snapshot_) return status_;
+  // A breakdown older than the last attempt (skipped or failed) is not served as current; the
+  // timestamp of the last complete dump still is.
+  if (fresh_) {
+    for (size_t f = 0; f < kTableFamilies; ++f) {
+      for (size_t p = 0; p < kTableProtocols; ++p) {
+        for (size_t s = 0; s < StateCount(p); ++s) {
+          double value =
+              static_cast<double>(snapshot_->entries[(f * kTableProtocols + p) * kTableStates + s]);
+          sink.Add(kEntries, {FamilyLabel(f), ProtocolLabel(p), StateLabel(p, s)}, value);
+        }
+      }
+    }
+    for (size_t slot = 0; slot < kPortProtocols; ++slot) {
+      std::string_view protocol = ProtocolLabel(PortSlotProtocol(slot));
+      for (const auto& [port, count] : snapshot_->ports[slot].top) {
+        sink.Add(kByPort, {protocol, std::to_string(port)}, static_cast<double>(count));
+      }
+      sink.Add(kByPort, {protocol, "other"}, static_cast<double>(snapshot_->ports[slot].other));
+    }
+  }
+  sink.Add(kDuration, {}, snapshot_->duration_seconds);
+  sink.Add(kTimestamp, {}, snapshot_->timestamp_seconds);
+  sink.Add(kDumpEntries, {}, static_cast<double>(snapshot_->dump_entries));
+  return status_;
+}
+
+}  // namespace nfct

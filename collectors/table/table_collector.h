@@ -1,0 +1,84 @@
+// Collector "table": what fills the conntrack table — entries by family, protocol and TCP state,
+// and the top destination ports — from a netlink dump run by a background worker every
+// interval. Collect() only copies the latest snapshot under a mutex (thread safe, never touches
+// the kernel); Start()/Stop() own the worker, and Stop() returns promptly even mid-dump.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "collectors/all.h"
+#include "collectors/collector.h"
+#include "collectors/env.h"
+#include "collectors/table/table_counts.h"
+#include "collectors/table/table_dumper.h"
+
+namespace nfct {
+
+struct TableOptions {
+  std::chrono::milliseconds interval{30000};
+  uint64_t max_entries = 0;  // skip the dump when nf_conntrack_count is above; 0 = no limit
+  size_t top_ports = 10;
+};
+
+// Parses --collector.table.{interval,max-entries,top-ports}; error names the bad option.
+struct ParsedTableOptions {
+  TableOptions options;
+  std::string error;
+};
+ParsedTableOptions ParseTableOptions(const OptionValues& values);
+
+class TableCollector : public Collector {
+ public:
+  TableCollector(Env env, TableOptions options, std::unique_ptr<TableSource> source);
+  ~TableCollector() override;
+
+  const std::vector<FamilyDesc>& Families() const override;
+  std::vector<std::string> Sources() const override;
+  Status Collect(MetricSink& sink) override;
+  void Start() override;
+  void Stop() override;
+
+  // One dump attempt on the calling thread, as the worker makes it. For tests and the benchmark:
+  // never while the worker runs (the counts belong to one thread at a time).
+  void RunOnce();
+
+ private:
+  struct Snapshot {
+    std::array<uint64_t, kTableFamilies * kTableProtocols * kTableStates> entries{};
+    std::array<TopPorts, kPortProtocols> ports;
+    uint64_t dump_entries = 0;
+    double duration_seconds = 0;
+    double timestamp_seconds = 0;
+  };
+  void Loop();
+  struct Precheck {
+    Status status;  // non-Ok: no dump, report this
+    bool skip;      // above max-entries: no dump, count it
+  };
+  Precheck CheckBeforeDump() const;
+  void Publish(Status status, std::optional<Snapshot> snapshot, bool skipped);
+
+  const Env env_;
+  const TableOptions options_;
+  std::unique_ptr<TableSource> source_;
+  TableCounts counts_;  // worker thread only
+
+  std::atomic<bool> stop_{false};
+  std::thread worker_;
+  std::mutex mutex_;  // guards everything below
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  Status status_ = Status::Ok();
+  std::optional<Snapshot> snapshot_;  // the last complete dump
+  bool fresh_ = false;                // the last attempt produced snapshot_
+  bool skipping_ = false;
+  uint64_t skipped_total_ = 0;
+};
+
+}  // namespace nfct

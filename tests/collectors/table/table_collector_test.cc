@@ -1,0 +1,316 @@
+// TableCollector with a fake TableSource and a fixture procfs: options, snapshot semantics
+// (skipped, failed, not loaded), the worker's Start/Stop promptness and no doubled dumps.
+#include "collectors/table/table_collector.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+
+#include "exporter/collector_set.h"
+#include "tests/exporter/test_support.h"
+
+namespace nfct {
+namespace {
+
+using namespace std::chrono_literals;
+
+class FakeSource : public TableSource {
+ public:
+  std::function<DumpOutcome(TableCounts&, const std::atomic<bool>&)> body =
+      [](TableCounts&, const std::atomic<bool>&) { return DumpOutcome{}; };
+  std::atomic<int> calls{0}, active{0}, max_active{0};
+
+  DumpOutcome Dump(TableCounts& counts, const std::atomic<bool>& stop) override {
+    ++calls;
+    int now = ++active;
+    for (int seen = max_active; now > seen && !max_active.compare_exchange_weak(seen, now);) {
+    }
+    counts.Reset();
+    DumpOutcome outcome = body(counts, stop);
+    --active;
+    return outcome;
+  }
+};
+
+// A procfs root with the two sysctls the collector reads.
+class TableCollectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() /
+            ("nfct-table-test-" + std::to_string(getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(root_ / "sys/net/netfilter");
+    WriteSysctl("nf_conntrack_max", 262144);
+    WriteSysctl("nf_conntrack_count", 100);
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  void WriteSysctl(const std::string& name, uint64_t value) {
+    std::ofstream(root_ / "sys/net/netfilter" / name) << value << "\n";
+  }
+
+  std::unique_ptr<TableCollector> Make(TableOptions options = {}) {
+    auto source = std::make_unique<FakeSource>();
+    source_ = source.get();
+    Env env{root_, root_, {}};
+    env.clock.wall = [] { return std::chrono::system_clock::time_point(1700000000s); };
+    return std::make_unique<TableCollector>(env, options, std::move(source));
+  }
+
+  std::filesystem::path root_;
+  FakeSource* source_ = nullptr;
+};
+
+struct Scrape {
+  Status status = Status::Ok();
+  std::vector<prometheus::MetricFamily> families;
+
+  const prometheus::MetricFamily* Family(std::string_view name) const {
+    for (const auto& f : families)
+      if (f.name == name) return &f;
+    return nullptr;
+  }
+  // The value of the sample whose labels equal `labels`, if present.
+  std::optional<double> Value(std::string_view name,
+                              std::map<std::string, std::string> labels = {}) const {
+    const auto* family = Family(name);
+    if (!family) return std::nullopt;
+    for (const auto& metric : family->metric) {
+      std::map<std::string, std::string> have;
+      for (const auto& label : metric.label) have[label.name] = label.value;
+      if (have == labels) {
+        return family->type == prometheus::MetricType::Counter ? metric.counter.value
+                                                               : metric.gauge.value;
+      }
+    }
+    return std::nullopt;
+  }
+};
+
+Scrape Collect(Collector& collector) {
+  MetricSink sink;
+  Scrape scrape;
+  scrape.status = collector.Collect(sink);
+  scrape.families = sink.Take();
+  return scrape;
+}
+
+DumpOutcome FillKnown(TableCounts& counts) {
+  for (int i = 0; i < 7; ++i) counts.Add(kIpv4, kTcp, 7, 80);   // time_wait
+  for (int i = 0; i < 3; ++i) counts.Add(kIpv6, kTcp, 3, 443);  // established
+  for (int i = 0; i < 4; ++i) counts.Add(kIpv4, kUdp, kUnreplied, static_cast<uint16_t>(5000 + i));
+  counts.Add(kIpv4, kIcmp, kAssured, 0);
+  return {Status::Ok(), 15, false};
+}
+
+TEST(TableOptions, DefaultsFromTheCollectorListAndBadValues) {
+  OptionValues defaults;
+  for (const auto& entry : AllCollectors()) {
+    if (entry.name != "table") continue;
+    for (const auto& option : entry.options)
+      defaults[std::string(option.name)] = option.default_value;
+  }
+  auto parsed = ParseTableOptions(defaults);
+  ASSERT_EQ(parsed.error, "");
+  EXPECT_EQ(parsed.options.interval, 30s);
+  EXPECT_EQ(parsed.options.top_ports, 10u);
+  EXPECT_EQ(parsed.options.max_entries, 500000u);
+  EXPECT_EQ(ParseTableOptions({{"interval", "2m"}}).options.interval, 120s);
+  EXPECT_EQ(ParseTableOptions({{"max-entries", "0"}}).options.max_entries, 0u);
+  const std::pair<const char*, const char*> kBad[] = {
+      {"interval", "abc"},    {"interval", "0s"},    {"interval", "30"},   {"max-entries", "-1"},
+      {"max-entries", "1e6"}, {"top-ports", "1001"}, {"top-ports", "ten"}, {"top-ports", " 3"},
+  };
+  for (const auto& [name, value] : kBad) {
+    auto bad = ParseTableOptions({{name, value}});
+    EXPECT_NE(bad.error.find(std::string("--collector.table.") + name), std::string::npos)
+        << name << "=" << value;
+  }
+}
+
+TEST_F(TableCollectorTest, FamiliesAreDeclaredWell) {
+  auto collector = Make();
+  const std::regex valid("nf_conntrack_table_[a-z_]+");
+  for (const auto& desc : collector->Families()) {
+    std::string name(desc.name);
+    EXPECT_TRUE(std::regex_match(name, valid)) << name;
+    EXPECT_EQ(desc.type == prometheus::MetricType::Counter, name.ends_with("_total")) << name;
+    EXPECT_TRUE(desc.help.ends_with(".")) << name;
+  }
+  source_->body = [](TableCounts& c, const std::atomic<bool>&) { return FillKnown(c); };
+  collector->RunOnce();
+  Scrape scrape = Collect(*collector);
+  EXPECT_EQ(scrape.families.size(), collector->Families().size());  // all emitted, no more
+  for (const auto& family : scrape.families) {
+    bool declared = false;
+    for (const auto& desc : collector->Families()) {
+      if (desc.name != family.name) continue;
+      declared = true;
+      for (const auto& metric : family.metric) EXPECT_EQ(metric.label.size(), desc.labels.size());
+    }
+    EXPECT_TRUE(declared) << family.name;
+  }
+}
+
+TEST_F(TableCollectorTest, BeforeTheFirstDumpOnlyTheSkipCounter) {
+  auto collector = Make();
+  Scrape scrape = Collect(*collector);
+  EXPECT_TRUE(scrape.status.ok());
+  ASSERT_EQ(scrape.families.size(), 1u);
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_skipped_total"), 0);
+}
+
+TEST_F(TableCollectorTest, ServesTheSnapshotWithEveryCellAndTopPorts) {
+  auto collector = Make({1s, 0, 2});
+  source_->body = [](TableCounts& c, const std::atomic<bool>&) { return FillKnown(c); };
+  collector->RunOnce();
+  Scrape scrape = Collect(*collector);
+  ASSERT_TRUE(scrape.status.ok());
+  const auto* entries = scrape.Family("nf_conntrack_table_entries");
+  ASSERT_NE(entries, nullptr);
+  EXPECT_EQ(entries->metric.size(), 2u * (10 + 7 * 3));  // constant cardinality, zeros included
+  auto cell = [&](const char* f, const char* p, const char* s) {
+    return scrape.Value("nf_conntrack_table_entries",
+                        {{"family", f}, {"protocol", p}, {"state", s}});
+  };
+  EXPECT_EQ(cell("ipv4", "tcp", "time_wait"), 7);
+  EXPECT_EQ(cell("ipv6", "tcp", "established"), 3);
+  EXPECT_EQ(cell("ipv4", "udp", "unreplied"), 4);
+  EXPECT_EQ(cell("ipv4", "icmp", "assured"), 1);
+  EXPECT_EQ(cell("ipv6", "sctp", "replied"), 0);
+  auto port = [&](const char* p, const char* n) {
+    return scrape.Value("nf_conntrack_table_entries_by_port", {{"protocol", p}, {"port", n}});
+  };
+  EXPECT_EQ(port("tcp", "80"), 7);
+  EXPECT_EQ(port("tcp", "443"), 3);
+  EXPECT_EQ(port("tcp", "other"), 0);
+  EXPECT_EQ(port("udp", "5000"), 1);
+  EXPECT_EQ(port("udp", "5001"), 1);
+  EXPECT_EQ(port("udp", "5002"), std::nullopt);
+  EXPECT_EQ(port("udp", "other"), 2);
+  EXPECT_EQ(port("sctp", "other"), 0);
+  EXPECT_EQ(port("dccp", "other"), 0);
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_entries"), 15);
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_timestamp_seconds"), 1700000000);
+  EXPECT_GE(*scrape.Value("nf_conntrack_table_dump_duration_seconds"), 0);
+}
+
+TEST_F(TableCollectorTest, ModuleNotLoadedMeansNoNetlinkRequest) {
+  std::filesystem::remove(root_ / "sys/net/netfilter/nf_conntrack_max");
+  auto collector = Make();
+  collector->RunOnce();
+  Scrape scrape = Collect(*collector);
+  EXPECT_EQ(scrape.status.code(), Status::Code::kUnavailable);
+  EXPECT_NE(scrape.status.reason().find("nf_conntrack is not loaded"), std::string::npos);
+  EXPECT_EQ(source_->calls, 0);
+}
+
+TEST_F(TableCollectorTest, AboveMaxEntriesTheDumpIsSkippedAndTheBreakdownWithdrawn) {
+  auto collector = Make({1s, 1000, 10});
+  source_->body = [](TableCounts& c, const std::atomic<bool>&) { return FillKnown(c); };
+  collector->RunOnce();
+  WriteSysctl("nf_conntrack_count", 1001);
+  collector->RunOnce();
+  collector->RunOnce();
+  Scrape scrape = Collect(*collector);
+  EXPECT_TRUE(scrape.status.ok());
+  EXPECT_EQ(source_->calls, 1);
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_skipped_total"), 2);
+  EXPECT_EQ(scrape.Family("nf_conntrack_table_entries"), nullptr);
+  EXPECT_EQ(scrape.Family("nf_conntrack_table_entries_by_port"), nullptr);
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_timestamp_seconds"), 1700000000);
+  WriteSysctl("nf_conntrack_count", 1000);  // at the limit is still dumped
+  collector->RunOnce();
+  scrape = Collect(*collector);
+  EXPECT_EQ(source_->calls, 2);
+  EXPECT_NE(scrape.Family("nf_conntrack_table_entries"), nullptr);
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_skipped_total"), 2);
+}
+
+TEST_F(TableCollectorTest, MissingCapabilityIsUnavailableAndServesNoBreakdown) {
+  auto collector = Make();
+  source_->body = [](TableCounts& c, const std::atomic<bool>&) { return FillKnown(c); };
+  collector->RunOnce();
+  source_->body = [](TableCounts&, const std::atomic<bool>&) {
+    return DumpOutcome{Status::Unavailable("the netlink conntrack dump needs CAP_NET_ADMIN"), 0,
+                       false};
+  };
+  collector->RunOnce();
+  Scrape scrape = Collect(*collector);
+  EXPECT_EQ(scrape.status.code(), Status::Code::kUnavailable);
+  EXPECT_NE(scrape.status.reason().find("CAP_NET_ADMIN"), std::string::npos);
+  EXPECT_EQ(scrape.Family("nf_conntrack_table_entries"), nullptr);
+}
+
+TEST_F(TableCollectorTest, StopIsPromptInTheMiddleOfADump) {
+  auto collector = Make({1h, 0, 10});
+  source_->body = [](TableCounts& c, const std::atomic<bool>& stop) {
+    while (!stop) {
+      c.Add(kIpv4, kTcp, 3, 80);
+      std::this_thread::sleep_for(1ms);
+    }
+    return DumpOutcome{Status::Ok(), 0, true};
+  };
+  collector->Start();
+  while (source_->calls == 0) std::this_thread::sleep_for(1ms);
+  auto begin = std::chrono::steady_clock::now();
+  collector->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 500ms);
+  EXPECT_EQ(Collect(*collector).Family("nf_conntrack_table_entries"), nullptr);  // partial: dropped
+}
+
+TEST_F(TableCollectorTest, StopIsPromptWhileWaitingForTheNextDump) {
+  auto collector = Make({1h, 0, 10});
+  collector->Start();
+  while (source_->calls == 0) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(20ms);
+  auto begin = std::chrono::steady_clock::now();
+  collector->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 500ms);
+  EXPECT_EQ(source_->calls, 1);
+}
+
+TEST_F(TableCollectorTest, ASlowDumpIsNeverDoubled) {
+  // Dumps take 5 intervals: the due slots pass while one runs and are skipped, not stacked.
+  auto collector = Make({10ms, 0, 10});
+  source_->body = [](TableCounts&, const std::atomic<bool>&) {
+    std::this_thread::sleep_for(50ms);
+    return DumpOutcome{};
+  };
+  collector->Start();
+  std::vector<std::thread> scrapers;
+  for (int i = 0; i < 4; ++i) {
+    scrapers.emplace_back([&] {
+      for (int j = 0; j < 50; ++j) {
+        Collect(*collector);
+        std::this_thread::sleep_for(2ms);
+      }
+    });
+  }
+  for (auto& t : scrapers) t.join();
+  collector->Stop();
+  EXPECT_EQ(source_->max_active, 1);
+  EXPECT_GE(source_->calls, 1);
+}
+
+TEST_F(TableCollectorTest, GoldenExposition) {
+  // tests/golden/table.prom: every family of the collector as a scrape serves it.
+  auto source = std::make_unique<FakeSource>();
+  source->body = [](TableCounts& c, const std::atomic<bool>&) { return FillKnown(c); };
+  Env env{root_, root_, testing::FrozenClock()};
+  auto collector =
+      std::make_unique<TableCollector>(env, TableOptions{30s, 0, 3}, std::move(source));
+  collector->RunOnce();
+  std::vector<CollectorSet::Named> named;
+  named.push_back({"table", std::move(collector)});
+  CollectorSet set(std::move(named), env.clock, false);
+  testing::ExpectGolden("table", prometheus::TextSerializer().Serialize(set.Collect()));
+}
+
+}  // namespace
+}  // namespace nfct
