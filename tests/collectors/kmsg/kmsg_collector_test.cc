@@ -16,6 +16,7 @@ namespace nfct {
 namespace {
 
 using testing::FakeKmsg;
+using testing::GoldenFile;
 using testing::KmsgFixture;
 using testing::MatchesGolden;
 using testing::ReadText;
@@ -78,7 +79,7 @@ TEST(KmsgCollector, ReplayedKernelLogGolden) {
   });
   collector->Stop();
   EXPECT_TRUE(scrape.status.ok()) << scrape.status.reason();
-  EXPECT_TRUE(MatchesGolden(scrape.text, KmsgFixture("golden/replay-6.18.prom")));
+  EXPECT_TRUE(MatchesGolden(scrape.text, GoldenFile("kmsg_replay")));
 }
 
 TEST(KmsgCollector, OldKernelSaysUnknownNetns) {
@@ -103,7 +104,7 @@ TEST(KmsgCollector, UnavailableSourceServesOnlyTheSourceGolden) {
     return s.status.reason().find("CAP_SYSLOG") != std::string::npos;
   });
   EXPECT_EQ(scrape.status.code(), Status::Code::kUnavailable);
-  EXPECT_TRUE(MatchesGolden(scrape.text, KmsgFixture("golden/unavailable.prom")));
+  EXPECT_TRUE(MatchesGolden(scrape.text, GoldenFile("kmsg_unavailable")));
   // The reader retries: once the device can be opened, counting starts.
   fake.open_error = 0;
   scrape = CollectUntil(*collector, [](const Scrape& s) { return s.status.ok(); });
@@ -135,7 +136,7 @@ TEST(KmsgCollector, StopDoesNotWaitForTheRetryInterval) {
 TEST(KmsgCollector, FamiliesAreDeclaredWell) {
   FakeKmsg fake;
   auto collector = MakeCollector(FixtureEnv("6.18"), fake);
-  const std::string golden = ReadText(KmsgFixture("golden/replay-6.18.prom"));
+  const std::string golden = ReadText(GoldenFile("kmsg_replay"));
   const std::regex name_re("[a-z_][a-z0-9_]*");
   for (const auto& family : collector->Families()) {
     std::string name(family.name);

@@ -22,7 +22,7 @@
 namespace nfct::testing {
 
 inline std::filesystem::path KmsgFixture(std::string_view name) {
-  return std::filesystem::path(NFCT_KMSG_FIXTURES) / name;
+  return std::filesystem::path(NFCT_SOURCE_DIR) / "tests/fixtures/kmsg" / name;
 }
 
 inline std::string ReadText(const std::filesystem::path& path) {
@@ -30,6 +30,12 @@ inline std::string ReadText(const std::filesystem::path& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+// tests/golden/<name>.prom: golden files are shared with the exporter tests, which check that
+// every declared family appears in one.
+inline std::filesystem::path GoldenFile(std::string_view name) {
+  return std::filesystem::path(NFCT_SOURCE_DIR) / "tests/golden" / (std::string(name) + ".prom");
 }
 
 // Splits `cat /dev/kmsg` output into records: a record is a line plus the continuation lines
