@@ -45,7 +45,7 @@ TEST(KmsgDeviceSource, RealRecordsInTheRingOnlySetLastSeen) {
   for (const auto& record : records) {
     auto classified = ClassifyKmsgRecord(record);
     if (classified.match.event == LogEvent::kTableFull) {
-      last = kBoot + classified.parse.record.ts_usec / 1e6;
+      last = kBoot + static_cast<double>(classified.parse.record.ts_usec) / 1e6;
     }
   }
   EXPECT_DOUBLE_EQ(snapshot.last_seen.at("table_full"), last);
