@@ -51,17 +51,19 @@ class JournaldSourceTest : public ::testing::Test {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
-  // Appends the fixture's entries to dir_/remote.journal.
-  void Write(std::string_view fixture) {
+  // Appends the fixture's entries to <subdir>/remote.journal (journald's layout is
+  // /var/log/journal/<machine-id>/system.journal).
+  void Write(std::string_view fixture, std::filesystem::path subdir = "") {
     std::string text = ReadText(KmsgFixture(fixture));
     for (size_t at; (at = text.find("@BOOT_ID@")) != std::string::npos;) {
       text.replace(at, 9, BootId());
     }
+    std::filesystem::create_directories(dir_ / subdir);
     auto input = dir_ / "input.export";
     std::ofstream(input) << text;
     pid_t pid = fork();
     if (pid == 0) {
-      std::string output = "--output=" + (dir_ / "remote.journal").string();
+      std::string output = "--output=" + (dir_ / subdir / "remote.journal").string();
       execl(tool_.c_str(), tool_.c_str(), output.c_str(), input.c_str(), (char*)nullptr);
       _exit(127);
     }
@@ -102,11 +104,11 @@ TEST_F(JournaldSourceTest, BacklogThenAppendedEntries) {
   source->Close();
 }
 
-TEST_F(JournaldSourceTest, EmptyDirectoryThenFirstFile) {
+TEST_F(JournaldSourceTest, EmptyDirectoryThenFirstFileInAMachineIdDirectory) {
   auto source = MakeJournaldSource(dir_, [] { return kBoot; });
   KmsgTally tally(true);
   ASSERT_TRUE(source->Open(tally).ok());
-  Write("journal-live.export");
+  Write("journal-live.export", "fedcba9876543210fedcba9876543210");
   ASSERT_TRUE(source->Pump(tally).ok());
   EXPECT_EQ(tally.snapshot().messages.at({"table_full", "4026532177"}), 1u);
 }
