@@ -3,6 +3,7 @@
 // which is guarded so a reader thread and the test may share it.
 #pragma once
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -100,11 +101,11 @@ class FakeKmsgFile : public KmsgFile {
 struct FakeKmsg {
   std::shared_ptr<KmsgScript> live = std::make_shared<KmsgScript>();
   std::shared_ptr<KmsgScript> backlog = std::make_shared<KmsgScript>();
-  int open_error = 0;
+  std::atomic<int> open_error{0};  // the test changes it while a reader thread opens
 
   KmsgOpener Opener() {
     return [this](bool at_end) {
-      if (open_error != 0) return KmsgOpen{nullptr, open_error};
+      if (int error = open_error.load(); error != 0) return KmsgOpen{nullptr, error};
       return KmsgOpen{std::make_unique<FakeKmsgFile>(at_end ? live : backlog), 0};
     };
   }
