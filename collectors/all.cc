@@ -2,6 +2,7 @@
 // collectors/CMakeLists.txt, fixtures and golden output under tests/.
 #include "collectors/all.h"
 
+#include "collectors/kmsg/kmsg_collector.h"
 #include "collectors/stat/stat_collector.h"
 #include "collectors/stat/stat_netlink.h"
 #include "collectors/sysctl/sysctl_collector.h"
@@ -26,6 +27,13 @@ const std::vector<CollectorEntry>& AllCollectors() {
          return MadeCollector{
              std::make_unique<StatCollector>(env, MakeNetlinkCpuStatsSource()), ""};
        }},
+      {"kmsg", true,
+       "Conntrack lines of the kernel log (table full, expectation table full) from /dev/kmsg, "
+       "journald or a syslog file; needs CAP_SYSLOG for /dev/kmsg when kernel.dmesg_restrict=1.",
+       {{"source", "/dev/kmsg",
+         "Kernel log to read: /dev/kmsg, journald, journald:<directory>, or the path of a "
+         "syslog file such as /var/log/kern.log."}},
+       MakeKmsgCollector},
       {"table", true,
        "What fills the table: entries by protocol and TCP state and the top destination ports, "
        "from a background netlink dump (CAP_NET_ADMIN; see docs/table.md for the cost).",
