@@ -1,0 +1,79 @@
+// The contract between the exporter and every collector: a Status, the declaration of a metric
+// family as data, the sink a scrape writes samples into, and the Collector interface itself.
+// Collect() may be called from several HTTP threads at once: implementations must be thread safe.
+#pragma once
+
+#include <prometheus/metric_family.h>
+#include <prometheus/metric_type.h>
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nfct {
+
+// Ok: the source was read. Unavailable: the source is not here (module not loaded, missing
+// capability, no /dev/kmsg) — expected on some hosts. Error: it should be here and reading failed.
+class Status {
+ public:
+  enum class Code { kOk, kUnavailable, kError };
+
+  static Status Ok() { return Status(Code::kOk, ""); }
+  static Status Unavailable(std::string why) {
+    return Status(Code::kUnavailable, std::move(why));
+  }
+  static Status Error(std::string why) { return Status(Code::kError, std::move(why)); }
+
+  bool ok() const { return code_ == Code::kOk; }
+  Code code() const { return code_; }
+  const std::string& reason() const { return reason_; }
+  std::string_view CodeName() const;
+  bool operator==(const Status&) const = default;
+
+ private:
+  Status(Code code, std::string reason) : code_(code), reason_(std::move(reason)) {}
+  Code code_;
+  std::string reason_;
+};
+
+// One metric family, declared once as data. Tests walk every declaration.
+struct FamilyDesc {
+  std::string_view name;
+  prometheus::MetricType type;
+  std::string_view help;
+  std::vector<std::string_view> labels;
+};
+
+// Collects the samples of one scrape of one collector, grouped by family, in declaration order.
+class MetricSink {
+ public:
+  // Adds one sample; label_values pair up with desc.labels in order.
+  void Add(const FamilyDesc& desc, std::initializer_list<std::string_view> label_values,
+           double value);
+  void Add(const FamilyDesc& desc, const std::vector<std::string>& label_values, double value);
+  std::vector<prometheus::MetricFamily> Take() { return std::move(families_); }
+
+ private:
+  prometheus::ClientMetric& NewSample(const FamilyDesc& desc);
+  std::vector<prometheus::MetricFamily> families_;
+};
+
+class Collector {
+ public:
+  virtual ~Collector() = default;
+
+  // Every family this collector can emit, and the kernel sources it reads (for docs and the
+  // landing page). Both are constant for the collector's lifetime.
+  virtual const std::vector<FamilyDesc>& Families() const = 0;
+  virtual std::vector<std::string> Sources() const = 0;
+
+  // Appends the current samples. Partial output before a non-Ok status is still served.
+  virtual Status Collect(MetricSink& sink) = 0;
+
+  // Collectors that own a background worker start and stop it here; the default has none.
+  virtual void Start() {}
+  virtual void Stop() {}
+};
+
+}  // namespace nfct

@@ -1,0 +1,51 @@
+#include "collectors/env.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace nfct {
+
+FileRead ReadFile(const std::filesystem::path& path, size_t max_bytes) {
+  FileRead result;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    result.error = errno;
+    return result;
+  }
+  char buffer[16384];
+  while (true) {
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      result.error = errno;
+      break;
+    }
+    if (n == 0) break;
+    if (result.data.size() + static_cast<size_t>(n) > max_bytes) {
+      result.error = EFBIG;
+      break;
+    }
+    result.data.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  if (!result.ok()) result.data.clear();
+  return result;
+}
+
+Status StatusFromErrno(int error, const std::filesystem::path& path,
+                       std::string_view what_if_missing, std::string_view capability) {
+  if (error == ENOENT || error == ENOTDIR) {
+    return Status::Unavailable(std::string(what_if_missing) + " (" + path.string() +
+                               " does not exist)");
+  }
+  if (error == EACCES || error == EPERM) {
+    return Status::Unavailable("permission denied reading " + path.string() + ": needs " +
+                               std::string(capability));
+  }
+  return Status::Error("reading " + path.string() + ": " + std::strerror(error));
+}
+
+}  // namespace nfct

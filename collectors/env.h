@@ -1,0 +1,49 @@
+// The seam between collectors and the machine: where procfs and sysfs are mounted, how a kernel
+// file is read, and what time it is. Tests point it at a fixture root and inject a clock.
+// Immutable after construction; safe to share between threads.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "collectors/collector.h"
+
+namespace nfct {
+
+// The contents of a file, or the errno that stopped reading it.
+struct FileRead {
+  std::string data;
+  int error = 0;  // 0 on success; errno otherwise (EFBIG when over the size limit)
+  bool ok() const { return error == 0; }
+};
+
+// Reads a whole file (procfs files report size 0, so this reads until EOF) up to max_bytes.
+FileRead ReadFile(const std::filesystem::path& path, size_t max_bytes = 1 << 20);
+
+// The one errno edge of every collector: ENOENT → Unavailable(what_if_missing),
+// EACCES/EPERM → Unavailable(naming the capability), anything else → Error with the path.
+Status StatusFromErrno(int error, const std::filesystem::path& path,
+                       std::string_view what_if_missing, std::string_view capability);
+
+struct Clock {
+  std::function<std::chrono::system_clock::time_point()> wall = [] {
+    return std::chrono::system_clock::now();
+  };
+  std::function<std::chrono::steady_clock::time_point()> steady = [] {
+    return std::chrono::steady_clock::now();
+  };
+};
+
+struct Env {
+  std::filesystem::path procfs = "/proc";
+  std::filesystem::path sysfs = "/sys";
+  Clock clock;
+
+  std::filesystem::path Proc(std::string_view relative) const { return procfs / relative; }
+  std::filesystem::path Sys(std::string_view relative) const { return sysfs / relative; }
+};
+
+}  // namespace nfct

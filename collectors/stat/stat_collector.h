@@ -1,0 +1,35 @@
+// Collector "stat": the kernel's per-CPU conntrack event counters (drop, early_drop,
+// insert_failed, ...) summed over CPUs as monotonic counters. Source: /proc/net/stat/nf_conntrack,
+// or ctnetlink when the kernel has no procfs stats. One file read (or one netlink round trip) per
+// scrape; the wrap accumulator is guarded by a mutex, so Collect is thread safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "collectors/collector.h"
+#include "collectors/env.h"
+#include "collectors/stat/stat_accumulator.h"
+#include "collectors/stat/stat_netlink.h"
+
+namespace nfct {
+
+class StatCollector : public Collector {
+ public:
+  StatCollector(Env env, std::unique_ptr<CpuStatsSource> netlink)
+      : env_(std::move(env)), netlink_(std::move(netlink)) {}
+
+  const std::vector<FamilyDesc>& Families() const override;
+  std::vector<std::string> Sources() const override;
+  Status Collect(MetricSink& sink) override;
+
+ private:
+  StatRead ReadTable();
+
+  Env env_;
+  std::unique_ptr<CpuStatsSource> netlink_;
+  std::mutex mutex_;
+  StatAccumulator accumulator_;
+};
+
+}  // namespace nfct

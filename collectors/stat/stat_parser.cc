@@ -1,0 +1,117 @@
+#include "collectors/stat/stat_parser.h"
+
+#include <array>
+#include <utility>
+
+namespace nfct {
+namespace {
+
+std::vector<std::string_view> SplitFields(std::string_view line) {
+  std::vector<std::string_view> fields;
+  size_t pos = 0;
+  while (pos < line.size()) {
+    size_t start = line.find_first_not_of(" \t", pos);
+    if (start == std::string_view::npos) break;
+    size_t end = line.find_first_of(" \t", start);
+    if (end == std::string_view::npos) end = line.size();
+    fields.push_back(line.substr(start, end - start));
+    pos = end;
+  }
+  return fields;
+}
+
+bool ParseHex32(std::string_view field, uint32_t& value) {
+  if (field.empty() || field.size() > 8) return false;
+  uint32_t result = 0;
+  for (char c : field) {
+    uint32_t digit;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<uint32_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<uint32_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      digit = static_cast<uint32_t>(c - 'A' + 10);
+    } else {
+      return false;
+    }
+    result = result << 4 | digit;
+  }
+  value = result;
+  return true;
+}
+
+bool IsColumnName(std::string_view name) {
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || c == '_')) return false;
+  }
+  return !name.empty();
+}
+
+}  // namespace
+
+std::variant<StatTable, StatParseError> ParseStatTable(std::string_view text) {
+  StatTable table;
+  size_t line_number = 0;
+  while (!text.empty()) {
+    size_t newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+    ++line_number;
+    auto fields = SplitFields(line);
+    if (line_number == 1) {
+      if (fields.empty()) return StatParseError{"empty header line"};
+      for (auto field : fields) {
+        if (!IsColumnName(field)) {
+          return StatParseError{"header field \"" + std::string(field) + "\" is not a name"};
+        }
+        table.columns.emplace_back(field);
+      }
+      continue;
+    }
+    if (fields.empty() && text.empty()) break;  // trailing newline
+    if (fields.size() != table.columns.size()) {
+      return StatParseError{"line " + std::to_string(line_number) + " has " +
+                            std::to_string(fields.size()) + " fields, header has " +
+                            std::to_string(table.columns.size())};
+    }
+    auto& row = table.rows.emplace_back(fields.size());
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (!ParseHex32(fields[i], row[i])) {
+        return StatParseError{"line " + std::to_string(line_number) + " field \"" +
+                              std::string(fields[i]) + "\" is not 32-bit hex"};
+      }
+    }
+  }
+  if (table.columns.empty()) return StatParseError{"empty file"};
+  if (table.rows.empty()) return StatParseError{"no CPU rows after the header"};
+  return table;
+}
+
+std::string_view StatCounterName(std::string_view column) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 18> kNames = {{
+      {"searched", "searched"},
+      {"found", "found"},
+      {"new", "new"},
+      {"invalid", "invalid"},
+      {"ignore", "ignore"},
+      {"delete", "delete"},
+      {"delete_list", "delete_list"},
+      {"insert", "insert"},
+      {"insert_failed", "insert_failed"},
+      {"drop", "drop"},
+      {"early_drop", "early_drop"},
+      {"icmp_error", "icmp_error"},
+      {"expect_new", "expect_new"},
+      {"expect_create", "expect_create"},
+      {"expect_delete", "expect_delete"},
+      {"search_restart", "search_restart"},
+      {"clashres", "clash_resolve"},      // 5.10+: replaced "searched"
+      {"chainlength", "chaintoolong"},    // 5.15+: replaced "delete_list", counts chaintoolong
+  }};
+  for (const auto& [kernel, metric] : kNames) {
+    if (kernel == column) return metric;
+  }
+  return {};
+}
+
+}  // namespace nfct

@@ -1,0 +1,128 @@
+#include "exporter/collector_set.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "collectors/log.h"
+#include "exporter/self_metrics.h"
+
+namespace nfct {
+namespace {
+
+using prometheus::MetricType;
+
+const FamilyDesc kDuration{"nf_conntrack_scrape_collector_duration_seconds", MetricType::Gauge,
+                           "Time the collector took in the last scrape.",
+                           {"collector"}};
+const FamilyDesc kSuccess{"nf_conntrack_scrape_collector_success", MetricType::Gauge,
+                          "Whether the collector read its source in the last scrape "
+                          "(1 = yes, 0 = unavailable or failed).",
+                          {"collector"}};
+
+}  // namespace
+
+const std::vector<FamilyDesc>& CollectorSet::OwnFamilies() {
+  static const std::vector<FamilyDesc> kFamilies = [] {
+    std::vector<FamilyDesc> families = {kDuration, kSuccess};
+    for (const auto& desc : SelfMetricFamilies()) families.push_back(desc);
+    return families;
+  }();
+  return kFamilies;
+}
+
+CollectorSet::CollectorSet(std::vector<Named> collectors, Clock clock, bool exporter_metrics)
+    : collectors_(std::move(collectors)), clock_(std::move(clock)),
+      exporter_metrics_(exporter_metrics) {
+  for (const auto& named : collectors_) states_.push_back({named.name});
+}
+
+CollectorSet::~CollectorSet() { Stop(); }
+
+void CollectorSet::Start() {
+  if (started_) return;
+  started_ = true;
+  for (auto& named : collectors_) named.collector->Start();
+}
+
+void CollectorSet::Stop() {
+  if (!started_) return;
+  started_ = false;
+  for (auto& named : collectors_) named.collector->Stop();
+}
+
+void CollectorSet::Record(size_t index, const Status& status, double seconds) const {
+  std::lock_guard lock(mutex_);
+  CollectorState& state = states_[index];
+  bool changed = !state.scraped || !(state.status == status);
+  state.status = status;
+  state.scraped = true;
+  state.duration_seconds = seconds;
+  if (!changed) return;
+  // One line per change of state, never one per scrape.
+  if (status.ok()) {
+    Log(LogLevel::kInfo, "collector succeeded", {{"collector", state.name}});
+  } else {
+    Log(status.code() == Status::Code::kError ? LogLevel::kError : LogLevel::kWarn,
+        status.code() == Status::Code::kError ? "collector failed" : "collector unavailable",
+        {{"collector", state.name}, {"err", status.reason()}});
+  }
+}
+
+std::vector<prometheus::MetricFamily> CollectorSet::Collect() const {
+  std::vector<prometheus::MetricFamily> families;
+  MetricSink meta;
+  for (size_t i = 0; i < collectors_.size(); ++i) {
+    const auto& named = collectors_[i];
+    MetricSink sink;
+    auto begin = clock_.steady();
+    Status status = Status::Ok();
+    try {
+      status = named.collector->Collect(sink);
+    } catch (const std::exception& e) {
+      status = Status::Error(std::string("exception: ") + e.what());
+    } catch (...) {
+      status = Status::Error("unknown exception");
+    }
+    double seconds = std::chrono::duration<double>(clock_.steady() - begin).count();
+    Record(i, status, seconds);
+    meta.Add(kDuration, {named.name}, seconds);
+    meta.Add(kSuccess, {named.name}, status.ok() ? 1 : 0);
+    for (auto& family : sink.Take()) families.push_back(std::move(family));
+  }
+  for (auto& family : meta.Take()) families.push_back(std::move(family));
+  if (exporter_metrics_) {
+    MetricSink self;
+    CollectSelfMetrics(self);
+    for (auto& family : self.Take()) families.push_back(std::move(family));
+  }
+  // prometheus-cpp 1.0.1 serialises in the given order: sort for a stable exposition.
+  std::stable_sort(families.begin(), families.end(),
+                   [](const auto& a, const auto& b) { return a.name < b.name; });
+  return families;
+}
+
+std::vector<CollectorState> CollectorSet::States() const {
+  std::lock_guard lock(mutex_);
+  return states_;
+}
+
+BuiltCollectorSet BuildCollectorSet(const std::vector<CollectorEntry>& entries,
+                                    const std::map<std::string, bool, std::less<>>& enabled,
+                                    const std::map<std::string, OptionValues, std::less<>>& options,
+                                    const Env& env, bool exporter_metrics) {
+  std::vector<CollectorSet::Named> collectors;
+  for (const auto& entry : entries) {
+    auto it = enabled.find(entry.name);
+    if (it == enabled.end() || !it->second) continue;
+    static const OptionValues kNone;
+    auto option_it = options.find(entry.name);
+    MadeCollector made = entry.make(env, option_it == options.end() ? kNone : option_it->second);
+    if (!made.collector) {
+      return {nullptr, "collector " + std::string(entry.name) + ": " + made.error};
+    }
+    collectors.push_back({std::string(entry.name), std::move(made.collector)});
+  }
+  return {std::make_unique<CollectorSet>(std::move(collectors), env.clock, exporter_metrics), ""};
+}
+
+}  // namespace nfct

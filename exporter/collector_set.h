@@ -1,0 +1,67 @@
+// The one Collectable behind /metrics: runs every enabled collector, times it, catches what it
+// throws, adds nf_conntrack_scrape_collector_{duration_seconds,success} and the exporter's own
+// metrics, and returns families sorted by name. Logs one line when a collector's state changes.
+// Collect() is thread safe (HTTP threads call it concurrently).
+#pragma once
+
+#include <prometheus/collectable.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "collectors/all.h"
+#include "collectors/collector.h"
+#include "collectors/env.h"
+
+namespace nfct {
+
+struct CollectorState {
+  std::string name;
+  Status status = Status::Ok();
+  bool scraped = false;  // false until the first scrape
+  double duration_seconds = 0;
+};
+
+class CollectorSet : public prometheus::Collectable {
+ public:
+  struct Named {
+    std::string name;
+    std::unique_ptr<Collector> collector;
+  };
+  CollectorSet(std::vector<Named> collectors, Clock clock, bool exporter_metrics);
+  ~CollectorSet() override;
+
+  void Start();
+  void Stop();
+  std::vector<prometheus::MetricFamily> Collect() const override;
+  std::vector<CollectorState> States() const;
+  const std::vector<Named>& collectors() const { return collectors_; }
+
+  // The families this set adds itself, declared as data like every collector's.
+  static const std::vector<FamilyDesc>& OwnFamilies();
+
+ private:
+  void Record(size_t index, const Status& status, double seconds) const;
+
+  std::vector<Named> collectors_;
+  Clock clock_;
+  bool exporter_metrics_;
+  mutable std::mutex mutex_;
+  mutable std::vector<CollectorState> states_;
+  bool started_ = false;
+};
+
+struct BuiltCollectorSet {
+  std::unique_ptr<CollectorSet> set;
+  std::string error;  // an invalid collector option
+};
+
+// Builds every collector that flags enable, in the order of collectors/all.cc.
+BuiltCollectorSet BuildCollectorSet(const std::vector<CollectorEntry>& entries,
+                                    const std::map<std::string, bool, std::less<>>& enabled,
+                                    const std::map<std::string, OptionValues, std::less<>>& options,
+                                    const Env& env, bool exporter_metrics);
+
+}  // namespace nfct

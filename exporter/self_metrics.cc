@@ -1,0 +1,113 @@
+#include "exporter/self_metrics.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <filesystem>
+#include <string>
+
+#include "collectors/env.h"
+#include "exporter/version.h"
+
+namespace nfct {
+namespace {
+
+using prometheus::MetricType;
+
+const FamilyDesc kBuildInfo{"nf_conntrack_exporter_build_info", MetricType::Gauge,
+                            "A metric with a constant value 1, labeled by the version, revision "
+                            "and compiler nf_conntrack_exporter was built from.",
+                            {"version", "revision", "compiler"}};
+const FamilyDesc kCpu{"process_cpu_seconds_total", MetricType::Counter,
+                      "Total user and system CPU time spent in seconds.", {}};
+const FamilyDesc kVirtual{"process_virtual_memory_bytes", MetricType::Gauge,
+                          "Virtual memory size in bytes.", {}};
+const FamilyDesc kResident{"process_resident_memory_bytes", MetricType::Gauge,
+                           "Resident memory size in bytes.", {}};
+const FamilyDesc kStart{"process_start_time_seconds", MetricType::Gauge,
+                        "Start time of the process since unix epoch in seconds.", {}};
+const FamilyDesc kOpenFds{"process_open_fds", MetricType::Gauge,
+                          "Number of open file descriptors.", {}};
+const FamilyDesc kMaxFds{"process_max_fds", MetricType::Gauge,
+                         "Maximum number of open file descriptors.", {}};
+
+// btime from /proc/stat: boot time in seconds since the epoch.
+double BootTimeSeconds() {
+  FileRead stat = ReadFile("/proc/stat");
+  if (!stat.ok()) return 0;
+  size_t pos = stat.data.find("\nbtime ");
+  if (pos == std::string::npos) return 0;
+  double btime = 0;
+  const char* begin = stat.data.data() + pos + 7;
+  std::from_chars(begin, stat.data.data() + stat.data.size(), btime);
+  return btime;
+}
+
+}  // namespace
+
+const std::vector<FamilyDesc>& SelfMetricFamilies() {
+  static const std::vector<FamilyDesc> kFamilies = {kBuildInfo, kCpu,     kVirtual, kResident,
+                                                    kStart,     kOpenFds, kMaxFds};
+  return kFamilies;
+}
+
+bool ParseProcessStat(std::string_view text, long ticks_per_second, long page_size,
+                      ProcessStat& out) {
+  size_t paren = text.rfind(')');
+  if (paren == std::string_view::npos || ticks_per_second <= 0) return false;
+  // Fields after the command name start at field 3 (state).
+  std::vector<std::string_view> fields;
+  size_t pos = paren + 1;
+  while (pos < text.size()) {
+    size_t start = text.find_first_not_of(" \n", pos);
+    if (start == std::string_view::npos) break;
+    size_t end = text.find_first_of(" \n", start);
+    if (end == std::string_view::npos) end = text.size();
+    fields.push_back(text.substr(start, end - start));
+    pos = end;
+  }
+  // utime=14 stime=15 starttime=22 vsize=23 rss=24 (1-based, man 5 proc); fields[0] is field 3.
+  if (fields.size() < 22) return false;
+  auto number = [&](int field, double& value) {
+    std::string_view f = fields[static_cast<size_t>(field - 3)];
+    unsigned long long parsed = 0;
+    auto [ptr, ec] = std::from_chars(f.data(), f.data() + f.size(), parsed);
+    value = static_cast<double>(parsed);
+    return ec == std::errc() && ptr == f.data() + f.size();
+  };
+  double utime, stime, start, vsize, rss;
+  if (!number(14, utime) || !number(15, stime) || !number(22, start) || !number(23, vsize) ||
+      !number(24, rss)) {
+    return false;
+  }
+  out.cpu_seconds = (utime + stime) / static_cast<double>(ticks_per_second);
+  out.start_ticks = start;
+  out.virtual_bytes = vsize;
+  out.resident_bytes = rss * static_cast<double>(page_size);
+  return true;
+}
+
+void CollectSelfMetrics(MetricSink& sink) {
+  sink.Add(kBuildInfo, {kVersion, kRevision, kCompiler}, 1);
+  long ticks = sysconf(_SC_CLK_TCK);
+  ProcessStat stat;
+  FileRead self = ReadFile("/proc/self/stat");
+  if (self.ok() && ParseProcessStat(self.data, ticks, sysconf(_SC_PAGESIZE), stat)) {
+    sink.Add(kCpu, {}, stat.cpu_seconds);
+    sink.Add(kVirtual, {}, stat.virtual_bytes);
+    sink.Add(kResident, {}, stat.resident_bytes);
+    sink.Add(kStart, {}, BootTimeSeconds() + stat.start_ticks / static_cast<double>(ticks));
+  }
+  std::error_code ec;
+  size_t open_fds = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++open_fds;
+  }
+  if (!ec) sink.Add(kOpenFds, {}, static_cast<double>(open_fds));
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) sink.Add(kMaxFds, {}, static_cast<double>(limit.rlim_cur));
+}
+
+}  // namespace nfct

@@ -1,0 +1,158 @@
+// The sysctl and stat collectors against the real kernel: the exporter binary runs inside a
+// network namespace of the test's own, which makes real entries and real table-full drops.
+#include <gtest/gtest.h>
+
+#include <variant>
+
+#include "collectors/env.h"
+#include "collectors/stat/stat_netlink.h"
+#include "collectors/stat/stat_parser.h"
+#include "tests/kernel/netns_fixture.h"
+
+namespace nfct::testing {
+namespace {
+
+#define SKIP_UNLESS_KERNEL()                                   \
+  if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why
+
+// Sum of one /proc/net/stat/nf_conntrack column over CPUs, read inside the netns.
+uint64_t KernelStatSum(const TestNetns& ns, const std::string& column) {
+  return ns.Within([&] {
+    FileRead file = ReadFile("/proc/thread-self/net/stat/nf_conntrack");
+    auto table = std::get<StatTable>(ParseStatTable(file.data));
+    uint64_t sum = 0;
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      if (table.columns[c] != column) continue;
+      for (const auto& row : table.rows) sum += row[c];
+    }
+    return sum;
+  });
+}
+
+TEST(SysctlKernel, EntriesLimitBucketsAndTimeoutsMatchTheKernel) {
+  SKIP_UNLESS_KERNEL();
+  TestNetns ns("sysctl");
+  ASSERT_EQ(ns.CreateEntries({"--count=1000", "--proto=tcp", "--state=established"}).exit_code, 0);
+  ASSERT_EQ(ns.CreateEntries({"--count=500", "--proto=udp", "--src-offset=100000"}).exit_code, 0);
+  // Timeouts are per netns: change this netns's TIME_WAIT only.
+  ASSERT_EQ(ns.Run({"sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=33"})
+                .exit_code, 0);
+  ExporterProcess exporter(ns, {});
+  ASSERT_TRUE(exporter.running()) << exporter.Stderr();
+  std::string metrics = exporter.Scrape();
+
+  EXPECT_EQ(ns.Count(), 1500);
+  EXPECT_EQ(MetricValue(metrics, "nf_conntrack_entries"), 1500);
+  EXPECT_EQ(MetricValue(metrics, "nf_conntrack_entries_limit"),
+            ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_max"));
+  EXPECT_EQ(MetricValue(metrics, "nf_conntrack_buckets"),
+            ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_buckets"));
+  EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_timeout_seconds{protocol="tcp",state="time_wait"})"), 33);
+  EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_timeout_seconds{protocol="udp",state="default"})"),
+            ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_udp_timeout"));
+  EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="sysctl"})"), 1);
+  // The host's own TIME_WAIT timeout is untouched.
+  EXPECT_NE(ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_time_wait"), 33);
+}
+
+TEST(StatKernel, DropTotalRisesByExactlyThePacketsTheKernelDropped) {
+  SKIP_UNLESS_KERNEL();
+  TestNetns ns("drops");
+  ExporterProcess exporter(ns, {});
+  ASSERT_TRUE(exporter.running()) << exporter.Stderr();
+  long max = ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_max");
+  ASSERT_GT(max, 0) << "nf_conntrack_max = 0 (unlimited): the table cannot fill";
+  ns.FillToMax();
+  ASSERT_EQ(ns.Count(), max);
+
+  // The scrape's own loopback connection is untracked, so it still works with a full table.
+  std::string before = exporter.Scrape();
+  auto drop_before = MetricValue(before, "nf_conntrack_stat_drop_total");
+  ASSERT_TRUE(drop_before.has_value()) << before;
+  uint64_t kernel_before = KernelStatSum(ns, "drop");
+
+  SendResult sent = ns.SendUdpFlows(3000, 20000);
+  EXPECT_EQ(sent.eperm, 3000) << "sent=" << sent.sent << " other=" << sent.other_errors;
+
+  std::string after = exporter.Scrape();
+  auto drop_after = MetricValue(after, "nf_conntrack_stat_drop_total");
+  ASSERT_TRUE(drop_after.has_value());
+  uint64_t kernel_after = KernelStatSum(ns, "drop");
+  EXPECT_EQ(*drop_after - *drop_before, sent.eperm);
+  EXPECT_EQ(kernel_after - kernel_before, static_cast<uint64_t>(sent.eperm));
+  EXPECT_EQ(MetricValue(after, "nf_conntrack_entries"), max);
+  // Entries in a full table of ASSURED flows cannot be evicted.
+  EXPECT_EQ(MetricValue(after, "nf_conntrack_stat_early_drop_total"),
+            MetricValue(before, "nf_conntrack_stat_early_drop_total"));
+}
+
+TEST(StatKernel, NetlinkCountersEqualProcfsCounters) {
+  SKIP_UNLESS_KERNEL();
+  TestNetns ns("nlstat");
+  ASSERT_EQ(ns.CreateEntries({"--count=700", "--proto=udp"}).exit_code, 0);
+  ns.FillToMax();
+  ns.SendUdpFlows(100, 30000);
+  auto [netlink, procfs] = ns.Within([] {
+    StatRead read = MakeNetlinkCpuStatsSource()->Read();
+    EXPECT_TRUE(read.status.ok()) << read.status.reason();
+    FileRead file = ReadFile("/proc/thread-self/net/stat/nf_conntrack");
+    return std::pair(read.table, std::get<StatTable>(ParseStatTable(file.data)));
+  });
+  ASSERT_FALSE(netlink.columns.empty());
+  ASSERT_EQ(netlink.rows.size(), procfs.rows.size());
+  for (size_t n = 0; n < netlink.columns.size(); ++n) {
+    SCOPED_TRACE(netlink.columns[n]);
+    size_t p = 0;
+    while (p < procfs.columns.size() && procfs.columns[p] != netlink.columns[n]) ++p;
+    ASSERT_LT(p, procfs.columns.size()) << "netlink column missing from /proc";
+    for (size_t cpu = 0; cpu < netlink.rows.size(); ++cpu) {
+      EXPECT_EQ(netlink.rows[cpu][n], procfs.rows[cpu][p]) << "cpu " << cpu;
+    }
+  }
+  // The drops made above are visible through netlink too.
+  size_t drop = 0;
+  while (netlink.columns[drop] != "drop") ++drop;
+  uint64_t drops = 0;
+  for (const auto& row : netlink.rows) drops += row[drop];
+  EXPECT_EQ(drops, 100u);
+}
+
+TEST(StatKernel, WithoutProcfsStatsTheExporterUsesNetlink) {
+  SKIP_UNLESS_KERNEL();
+  TestNetns ns("nlfallback");
+  ns.FillToMax();
+  ns.SendUdpFlows(250, 40000);
+  // A procfs root whose net/stat is missing but whose sysctls are the real ones (symlinked),
+  // as on a kernel built without CONFIG_NF_CONNTRACK_PROCFS.
+  std::string root = "/tmp/" + ns.name() + "-proc";
+  ASSERT_EQ(RunCommand({"mkdir", "-p", root + "/sys/net"}).exit_code, 0);
+  ASSERT_EQ(RunCommand({"ln", "-s", "/proc/sys/net/netfilter", root + "/sys/net/netfilter"}).exit_code, 0);
+  {
+    ExporterProcess exporter(ns, {"--path.procfs=" + root});
+    ASSERT_TRUE(exporter.running()) << exporter.Stderr();
+    std::string metrics = exporter.Scrape();
+    EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="stat"})"), 1)
+        << exporter.Stderr();
+    EXPECT_EQ(MetricValue(metrics, "nf_conntrack_stat_drop_total"), 250);
+  }
+  RunCommand({"rm", "-rf", root});
+}
+
+TEST(ExporterProcess, SigtermExitsZeroAndABusyPortExitsOne) {
+  SKIP_UNLESS_KERNEL();
+  TestNetns ns("process");
+  ExporterProcess first(ns, {});
+  ASSERT_TRUE(first.running()) << first.Stderr();
+  CommandResult second = ns.Run({NFCT_EXPORTER_PATH,
+                                 "--web.listen-address=127.0.0.1:" + std::to_string(first.port())});
+  EXPECT_EQ(second.exit_code, 1);
+  CommandResult bad_flag = ns.Run({NFCT_EXPORTER_PATH, "--no-such-flag"});
+  EXPECT_EQ(bad_flag.exit_code, 2);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(first.Terminate(5), 0) << first.Stderr();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_NE(first.Stderr().find("msg=\"shutting down\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nfct::testing
