@@ -77,7 +77,8 @@ def routes(args):
 def inhibitions(args):
     if not args.alertmanager or not os.access(args.alertmanager, os.X_OK):
         S.skip("prometheus-alertmanager binary not found (Debian package prometheus-alertmanager)")
-    with S.Cleanup() as cleanup, tempfile.TemporaryDirectory(prefix="nfct-am-") as tmp:
+    # Cleanup is the inner context: Alertmanager stops before its temp dir is removed.
+    with tempfile.TemporaryDirectory(prefix="nfct-am-") as tmp, S.Cleanup() as cleanup:
         hook = S.Webhook(cleanup)
         text, rewritten = S.rewrite_webhook_urls(open(args.config).read(), hook.url)
         check(set(rewritten) == {"pager", "ticket"}, f"webhook URLs rewritten: {rewritten}")

@@ -124,13 +124,35 @@ class Netns:
             os.close(fd)
 
 
+def remove_stale_netns():
+    """Deletes nfct-chain-<pid> namespaces left by an earlier run that was SIGKILLed."""
+    try:
+        names = os.listdir("/run/netns")
+    except FileNotFoundError:
+        return
+    for name in names:
+        m = re.fullmatch(r"nfct-chain-(\d+)", name)
+        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+            S.log(f"removing stale netns {name} of a run that no longer exists")
+            run(["ip", "netns", "del", name], check_rc=False)
+
+
 def count():
     return read_int("/proc/sys/net/netfilter/nf_conntrack_count")
 
 
-def ct_create(tool, n, flags):
+def assert_limit(limit):
+    """Fails clearly when something else on the machine moves the global limit mid-test."""
+    now = read_int("/proc/sys/net/netfilter/nf_conntrack_max")
+    if now != limit:
+        raise RuntimeError(f"global nf_conntrack_max changed from {limit} to {now} during the test: another "
+                           "process on this machine writes it; a table cannot be filled to a moving limit")
+
+
+def ct_create(tool, n, flags, limit):
     r = subprocess.run([tool, f"--count={n}", *flags], capture_output=True, text=True)
     out = (r.stdout + r.stderr).strip()
+    assert_limit(limit)
     if r.returncode != 0:
         raise RuntimeError(f"ct_create {flags} failed: {out}")
     return out
@@ -244,6 +266,205 @@ def check_limit(args):
     return limit
 
 
+def run_chain(args, collectors, help_text, tmp, cleanup, state):
+    """Steps 1-4 of the module docstring; raises on an environment error."""
+    netns = Netns(f"nfct-chain-{os.getpid()}", cleanup)
+    netns.enter()
+    limit = check_limit(args)
+    buckets_before = read_int("/proc/sys/net/netfilter/nf_conntrack_buckets")
+    state.update(limit=limit, buckets=buckets_before)
+    S.log(f"global nf_conntrack_max={limit} buckets={buckets_before}; exporter collectors: {sorted(collectors)}")
+    check(count() == 0, f"fresh netns has an empty table (count {count()})")
+
+    # ---- 1. steady at 50 % ---------------------------------------------------------
+    half = limit // 2
+    tw, est = min(16384, half // 8), min(16384, half // 8)
+    t0 = time.monotonic()
+    ct_create(args.ct_create, tw, ["--proto=tcp", "--state=time_wait", "--status=assured", "--dport=443",
+                                   "--dports=3", "--timeout=7200", "--src-offset=0"], limit)
+    ct_create(args.ct_create, est, ["--proto=tcp", "--state=established", "--status=assured", "--dport=80",
+                                    "--dports=2", "--timeout=7200", "--src-offset=1000000"], limit)
+    ct_create(args.ct_create, half - tw - est, ["--proto=udp", "--status=assured", "--dport=53",
+                                                "--timeout=7200", "--src-offset=2000000"], limit)
+    check(count() == half, f"table filled to 50 %: {count()} of {limit} in {time.monotonic() - t0:.1f}s")
+
+    hook = S.Webhook(cleanup)
+    exp_port, am_port, prom_port = S.free_port(), S.free_port(), S.free_port()
+    exporter_flags = [f"--web.listen-address=127.0.0.1:{exp_port}"]
+    for name in ("kmsg", "table"):
+        if name in collectors:
+            exporter_flags.append(f"--collector.{name}")
+    if "--collector.table.interval" in help_text:
+        exporter_flags.append("--collector.table.interval=2s")
+    if "--collector.table.max-entries" in help_text:
+        exporter_flags.append(f"--collector.table.max-entries={limit * 2}")
+    exporter = S.Proc("exporter", [args.exporter, *exporter_flags], os.path.join(tmp, "exporter.log"), cleanup)
+    S.wait_http_ok(f"http://127.0.0.1:{exp_port}/metrics", 30, exporter)
+
+    am_text, rewritten = S.rewrite_webhook_urls(open(args.am_config).read(), hook.url)
+    check(set(rewritten) == {"pager", "ticket"}, f"Alertmanager webhooks pointed at this test: {rewritten}")
+    with open(os.path.join(tmp, "alertmanager.yml"), "w") as f:
+        f.write(am_text)
+    am = S.Proc("alertmanager", [
+        args.alertmanager, f"--config.file={tmp}/alertmanager.yml", f"--storage.path={tmp}/am",
+        f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=", "--log.level=warn"],
+        os.path.join(tmp, "alertmanager.log"), cleanup)
+    S.wait_http_ok(f"http://127.0.0.1:{am_port}/-/ready", 30, am)
+
+    with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
+        f.write(f"""global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+  external_labels:
+    cluster: live-chain
+rule_files:
+  - {os.path.abspath(args.rules)}
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ['127.0.0.1:{am_port}']
+scrape_configs:
+  - job_name: nf_conntrack
+    static_configs:
+      - targets: ['127.0.0.1:{exp_port}']
+""")
+    prom_proc = S.Proc("prometheus", [
+        args.prometheus, f"--config.file={tmp}/prometheus.yml", f"--storage.tsdb.path={tmp}/prom",
+        f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
+        os.path.join(tmp, "prometheus.log"), cleanup)
+    S.wait_http_ok(f"http://127.0.0.1:{prom_port}/-/ready", 60, prom_proc)
+    prom = Prom(f"http://127.0.0.1:{prom_port}")
+    instance = f"127.0.0.1:{exp_port}"
+    rules = S.http_json(f"{prom.base}/api/v1/rules")["data"]["groups"]
+    check(sorted(g["name"] for g in rules) == ["nf_conntrack.alerts", "nf_conntrack.rules"],
+          f"Prometheus loaded the shipped rule groups ({sum(len(g['rules']) for g in rules)} rules)")
+    S.wait_until("the usage ratio is recorded",
+                 lambda: prom.scalar(f'instance:nf_conntrack_entries_usage:ratio{{instance="{instance}"}}') is not None, 30)
+    t_prom_start = time.time()
+
+    S.log(f"steady phase: {args.steady_seconds}s at 50 %")
+    steady_start = time.time()
+    time.sleep(args.steady_seconds)
+    steady_end = time.time()
+    usage = prom.query_range(f'instance:nf_conntrack_entries_usage:ratio{{instance="{instance}"}}',
+                             steady_start, steady_end, "1s")
+    values = [float(v) for _, v in usage[0]["values"]] if usage else []
+    check(values and min(values) == max(values) == 0.5,
+          f"Prometheus saw the table at exactly 50 % throughout ({len(values)} samples)")
+    active = prom.query_range("ALERTS", steady_start - 1, steady_end, "1s")
+    check(active == [], "steady 50 %: no alert fired or was even pending: "
+          + ", ".join(sorted({r['metric'].get('alertname', '?') + '/' + r['metric'].get('alertstate', '?') for r in active})))
+    check(hook.deliveries == [], f"steady 50 %: the webhook received nothing ({len(hook.deliveries)} deliveries)")
+
+    # ---- 2. full and dropping --------------------------------------------------------
+    # Above 95 % the kernel's GC evicts ASSURED entries in closing TCP states too
+    # (TIME_WAIT...), and every new flow could then evict the previous unreplied one
+    # instead of being dropped. Leave only entries nothing can evict: ESTABLISHED TCP
+    # and ASSURED UDP. (This deletes in the test's own netns only.)
+    run(["conntrack", "-D", "-p", "tcp", "--state", "TIME_WAIT"], check_rc=False)
+    check(count() == half - tw, f"TIME_WAIT entries removed before the fill ({count()} left)")
+    out = ct_create(args.ct_create, limit - count(), ["--proto=udp", "--status=assured", "--dport=9",
+                                                      "--timeout=7200", "--src-offset=5000000"], limit)
+    check(count() == limit, f"table filled to the limit with ASSURED entries: {count()} of {limit} ({out})")
+    sender = FlowSender(per_second=20, max_seconds=900)
+    cleanup.push("stop flow sender", sender.stop)
+    sender.start()
+    S.wait_until("the first dropped packet", lambda: sender.first_eperm is not None, 10)
+    t_drop = sender.first_eperm
+    S.log(f"packets are dropping (sent={sender.sent} eperm={sender.eperm} other={sender.other})")
+
+    def paged():
+        for t, path, payload in list(hook.deliveries):
+            for a in payload.get("alerts", []):
+                labels = a.get("labels", {})
+                if (labels.get("alertname") == "NfConntrackDroppingPackets" and a.get("status") == "firing"
+                        and labels.get("instance") == instance):
+                    return t, path, a
+        return None
+    try:
+        t_page, path, page = S.wait_until("NfConntrackDroppingPackets at the webhook", paged, 120)
+        desc = page.get("annotations", {}).get("description", "")
+        print(f"page description: {desc}", flush=True)
+        check("unknown" not in desc and f"of a limit of {limit / 1000:.1f}k" in desc,
+              "the page names the live entries and limit")
+        check(page["labels"].get("severity") == "critical" and page["labels"].get("cluster") == "live-chain",
+              f"page labels: {page['labels']}")
+        latency = t_page - t_drop
+        print(f"MEASURED first dropped packet -> webhook delivery: {latency:.1f} s "
+              f"(scrape 1 s, evaluation 1 s, pager group_wait 10 s)", flush=True)
+        check(path == "/pager", f"dropping alert went to the pager receiver ({path})")
+        check(latency <= args.max_latency, f"first drop -> page in {latency:.1f} s <= {args.max_latency:.0f} s")
+    except TimeoutError as e:
+        check(False, str(e))
+    drops = prom.scalar(f'nf_conntrack_stat_drop_total{{instance="{instance}"}}')
+    check(drops is not None and drops > 0, f"Prometheus has nf_conntrack_stat_drop_total={drops} (sender saw {sender.eperm} EPERM)")
+
+    # ---- 3. nearly full fires and is inhibited --------------------------------------
+    S.log("waiting for NfConntrackTableNearlyFull (for: 5m) to fire and be inhibited")
+
+    def am_state(name):
+        got = S.http_json(f"http://127.0.0.1:{am_port}/api/v2/alerts", timeout=10)
+        for a in got:
+            if a["labels"].get("alertname") == name and a["labels"].get("instance") == instance:
+                return a["status"]
+        return None
+    for name, wait in (("NfConntrackTableFull", 240), ("NfConntrackTableNearlyFull", 420)):
+        try:
+            st = S.wait_until(f"{name} in Alertmanager", lambda: am_state(name), wait, interval=2)
+            check(st["state"] == "suppressed" and st.get("inhibitedBy"),
+                  f"{name} on {instance} is inhibited in Alertmanager (state {st['state']}, by {len(st.get('inhibitedBy') or [])})")
+        except TimeoutError as e:
+            check(False, str(e))
+    time.sleep(2)
+    firing = {a["labels"]["alertname"] for a in prom.alerts() if a["state"] == "firing"}
+    check({"NfConntrackDroppingPackets", "NfConntrackTableFull", "NfConntrackTableNearlyFull"} <= firing,
+          f"firing in Prometheus: {sorted(firing)}")
+    delivered = {(l.get("alertname"), p) for _, p, s, l in hook.alerts() if l.get("instance") == instance}
+    for name in ("NfConntrackTableNearlyFull", "NfConntrackTableFull", "NfConntrackTableFillingUp",
+                 "NfConntrackEvictingEntries", "NfConntrackKernelLogTableFull"):
+        check(all(n != name for n, _ in delivered), f"{name} never reached the webhook")
+
+    # ---- 4. every dashboard query returns data ---------------------------------------
+    now = time.time()
+    have = {r["metric"].get("collector") for r in prom.query("nf_conntrack_scrape_collector_success")}
+    values = {"cluster": ".*", "job": "nf_conntrack", "instance": instance, "__rate_interval": "4s",
+              "__range": f"{int(now - t_prom_start)}s", "__interval": "2s"}
+    skipped = []
+    n_checked = 0
+    for path in sorted(os.listdir(args.dashboards)):
+        if not path.endswith(".json"):
+            continue
+        dash = D.load(os.path.join(args.dashboards, path))
+        for where, expr, instant in D.queries(dash):
+            missing = [c for prefix, c in COLLECTOR_OF_PREFIX if prefix in expr and c not in have]
+            if missing:
+                skipped.append(f"{path}: {where} (collector {missing[0]} not in this exporter build)")
+                continue
+            q = D.substitute(expr, values)
+            res = prom.query(q) if instant else prom.query_range(q, t_prom_start, now, "2s")
+            n_checked += 1
+            check(bool(res), f"{path}: {where} returns data: {q}")
+        for where, selector in D.variable_selectors(dash):
+            if where == "variable 'cluster'":
+                continue  # no cluster label on scraped series here; the variable's "All" (.*) covers that
+            label = where.split("'")[1]
+            vals = prom.label_values(label, D.substitute(selector, values))
+            n_checked += 1
+            check(bool(vals), f"{path}: {where} lists values {vals}")
+    print(f"dashboard queries checked against live Prometheus: {n_checked}; skipped: {len(skipped)}", flush=True)
+    for s in skipped:
+        print(f"SKIPPED {s}", flush=True)
+
+    sender.stop()
+    assert_limit(limit)
+    print(f"flows sent: {sender.sent}, dropped (EPERM): {sender.eperm}, other errors: {sender.other}", flush=True)
+    for p in (exporter, am, prom_proc):
+        check(p.alive(), f"{p.name} ran until the end")
+        if not p.alive():
+            print(p.tail())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--exporter", required=True)
@@ -261,204 +482,19 @@ def main():
     preflight(args)
     collectors, help_text = exporter_collectors(args.exporter)
 
-    with S.Cleanup() as cleanup, tempfile.TemporaryDirectory(prefix="nfct-chain-") as tmp:
-        netns = Netns(f"nfct-chain-{os.getpid()}", cleanup)
-        netns.enter()
-        limit = check_limit(args)
-        buckets_before = read_int("/proc/sys/net/netfilter/nf_conntrack_buckets")
-        S.log(f"global nf_conntrack_max={limit} buckets={buckets_before}; exporter collectors: {sorted(collectors)}")
-        check(count() == 0, f"fresh netns has an empty table (count {count()})")
-
-        # ---- 1. steady at 50 % ---------------------------------------------------------
-        half = limit // 2
-        tw, est = min(16384, half // 8), min(16384, half // 8)
-        t0 = time.monotonic()
-        ct_create(args.ct_create, tw, ["--proto=tcp", "--state=time_wait", "--status=assured", "--dport=443",
-                                       "--dports=3", "--timeout=7200", "--src-offset=0"])
-        ct_create(args.ct_create, est, ["--proto=tcp", "--state=established", "--status=assured", "--dport=80",
-                                        "--dports=2", "--timeout=7200", "--src-offset=1000000"])
-        ct_create(args.ct_create, half - tw - est, ["--proto=udp", "--status=assured", "--dport=53",
-                                                    "--timeout=7200", "--src-offset=2000000"])
-        check(count() == half, f"table filled to 50 %: {count()} of {limit} in {time.monotonic() - t0:.1f}s")
-
-        hook = S.Webhook(cleanup)
-        exp_port, am_port, prom_port = S.free_port(), S.free_port(), S.free_port()
-        exporter_flags = [f"--web.listen-address=127.0.0.1:{exp_port}"]
-        for name in ("kmsg", "table"):
-            if name in collectors:
-                exporter_flags.append(f"--collector.{name}")
-        if "--collector.table.interval" in help_text:
-            exporter_flags.append("--collector.table.interval=2s")
-        if "--collector.table.max-entries" in help_text:
-            exporter_flags.append(f"--collector.table.max-entries={limit * 2}")
-        exporter = S.Proc("exporter", [args.exporter, *exporter_flags], os.path.join(tmp, "exporter.log"), cleanup)
-        S.wait_http_ok(f"http://127.0.0.1:{exp_port}/metrics", 30, exporter)
-
-        am_text, rewritten = S.rewrite_webhook_urls(open(args.am_config).read(), hook.url)
-        check(set(rewritten) == {"pager", "ticket"}, f"Alertmanager webhooks pointed at this test: {rewritten}")
-        with open(os.path.join(tmp, "alertmanager.yml"), "w") as f:
-            f.write(am_text)
-        am = S.Proc("alertmanager", [
-            args.alertmanager, f"--config.file={tmp}/alertmanager.yml", f"--storage.path={tmp}/am",
-            f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=", "--log.level=warn"],
-            os.path.join(tmp, "alertmanager.log"), cleanup)
-        S.wait_http_ok(f"http://127.0.0.1:{am_port}/-/ready", 30, am)
-
-        with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
-            f.write(f"""global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-  external_labels:
-    cluster: live-chain
-rule_files:
-  - {os.path.abspath(args.rules)}
-alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: ['127.0.0.1:{am_port}']
-scrape_configs:
-  - job_name: nf_conntrack
-    static_configs:
-      - targets: ['127.0.0.1:{exp_port}']
-""")
-        prom_proc = S.Proc("prometheus", [
-            args.prometheus, f"--config.file={tmp}/prometheus.yml", f"--storage.tsdb.path={tmp}/prom",
-            f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
-            os.path.join(tmp, "prometheus.log"), cleanup)
-        S.wait_http_ok(f"http://127.0.0.1:{prom_port}/-/ready", 60, prom_proc)
-        prom = Prom(f"http://127.0.0.1:{prom_port}")
-        instance = f"127.0.0.1:{exp_port}"
-        rules = S.http_json(f"{prom.base}/api/v1/rules")["data"]["groups"]
-        check(sorted(g["name"] for g in rules) == ["nf_conntrack.alerts", "nf_conntrack.rules"],
-              f"Prometheus loaded the shipped rule groups ({sum(len(g['rules']) for g in rules)} rules)")
-        S.wait_until("the usage ratio is recorded",
-                     lambda: prom.scalar(f'instance:nf_conntrack_entries_usage:ratio{{instance="{instance}"}}') is not None, 30)
-        t_prom_start = time.time()
-
-        S.log(f"steady phase: {args.steady_seconds}s at 50 %")
-        steady_start = time.time()
-        time.sleep(args.steady_seconds)
-        steady_end = time.time()
-        usage = prom.query_range(f'instance:nf_conntrack_entries_usage:ratio{{instance="{instance}"}}',
-                                 steady_start, steady_end, "1s")
-        values = [float(v) for _, v in usage[0]["values"]] if usage else []
-        check(values and min(values) == max(values) == 0.5,
-              f"Prometheus saw the table at exactly 50 % throughout ({len(values)} samples)")
-        active = prom.query_range("ALERTS", steady_start - 1, steady_end, "1s")
-        check(active == [], "steady 50 %: no alert fired or was even pending: "
-              + ", ".join(sorted({r['metric'].get('alertname', '?') + '/' + r['metric'].get('alertstate', '?') for r in active})))
-        check(hook.deliveries == [], f"steady 50 %: the webhook received nothing ({len(hook.deliveries)} deliveries)")
-
-        # ---- 2. full and dropping --------------------------------------------------------
-        # Above 95 % the kernel's GC evicts ASSURED entries in closing TCP states too
-        # (TIME_WAIT...), and every new flow could then evict the previous unreplied one
-        # instead of being dropped. Leave only entries nothing can evict: ESTABLISHED TCP
-        # and ASSURED UDP. (This deletes in the test's own netns only.)
-        run(["conntrack", "-D", "-p", "tcp", "--state", "TIME_WAIT"], check_rc=False)
-        check(count() == half - tw, f"TIME_WAIT entries removed before the fill ({count()} left)")
-        out = ct_create(args.ct_create, limit - count(), ["--proto=udp", "--status=assured", "--dport=9",
-                                                          "--timeout=7200", "--src-offset=5000000"])
-        check(count() == limit, f"table filled to the limit with ASSURED entries: {count()} of {limit} ({out})")
-        sender = FlowSender(per_second=20, max_seconds=900)
-        cleanup.push("stop flow sender", sender.stop)
-        sender.start()
-        S.wait_until("the first dropped packet", lambda: sender.first_eperm is not None, 10)
-        t_drop = sender.first_eperm
-        S.log(f"packets are dropping (sent={sender.sent} eperm={sender.eperm} other={sender.other})")
-
-        def paged():
-            for t, path, payload in list(hook.deliveries):
-                for a in payload.get("alerts", []):
-                    labels = a.get("labels", {})
-                    if (labels.get("alertname") == "NfConntrackDroppingPackets" and a.get("status") == "firing"
-                            and labels.get("instance") == instance):
-                        return t, path, a
-            return None
+    remove_stale_netns()
+    # Cleanup is the inner context: servers stop before their temp dir is removed.
+    with tempfile.TemporaryDirectory(prefix="nfct-chain-") as tmp, S.Cleanup() as cleanup:
+        state = {}
         try:
-            t_page, path, page = S.wait_until("NfConntrackDroppingPackets at the webhook", paged, 120)
-            desc = page.get("annotations", {}).get("description", "")
-            print(f"page description: {desc}", flush=True)
-            check("unknown" not in desc and f"of a limit of {limit / 1000:.1f}k" in desc,
-                  "the page names the live entries and limit")
-            check(page["labels"].get("severity") == "critical" and page["labels"].get("cluster") == "live-chain",
-                  f"page labels: {page['labels']}")
-            latency = t_page - t_drop
-            print(f"MEASURED first dropped packet -> webhook delivery: {latency:.1f} s "
-                  f"(scrape 1 s, evaluation 1 s, pager group_wait 10 s)", flush=True)
-            check(path == "/pager", f"dropping alert went to the pager receiver ({path})")
-            check(latency <= args.max_latency, f"first drop -> page in {latency:.1f} s <= {args.max_latency:.0f} s")
-        except TimeoutError as e:
-            check(False, str(e))
-        drops = prom.scalar(f'nf_conntrack_stat_drop_total{{instance="{instance}"}}')
-        check(drops is not None and drops > 0, f"Prometheus has nf_conntrack_stat_drop_total={drops} (sender saw {sender.eperm} EPERM)")
+            run_chain(args, collectors, help_text, tmp, cleanup, state)
+        except (RuntimeError, OSError, TimeoutError, KeyError, ValueError) as e:
+            check(False, f"{type(e).__name__}: {e}")
 
-        # ---- 3. nearly full fires and is inhibited --------------------------------------
-        S.log("waiting for NfConntrackTableNearlyFull (for: 5m) to fire and be inhibited")
-
-        def am_state(name):
-            got = S.http_json(f"http://127.0.0.1:{am_port}/api/v2/alerts", timeout=10)
-            for a in got:
-                if a["labels"].get("alertname") == name and a["labels"].get("instance") == instance:
-                    return a["status"]
-            return None
-        for name, wait in (("NfConntrackTableFull", 240), ("NfConntrackTableNearlyFull", 420)):
-            try:
-                st = S.wait_until(f"{name} in Alertmanager", lambda: am_state(name), wait, interval=2)
-                check(st["state"] == "suppressed" and st.get("inhibitedBy"),
-                      f"{name} on {instance} is inhibited in Alertmanager (state {st['state']}, by {len(st.get('inhibitedBy') or [])})")
-            except TimeoutError as e:
-                check(False, str(e))
-        time.sleep(2)
-        firing = {a["labels"]["alertname"] for a in prom.alerts() if a["state"] == "firing"}
-        check({"NfConntrackDroppingPackets", "NfConntrackTableFull", "NfConntrackTableNearlyFull"} <= firing,
-              f"firing in Prometheus: {sorted(firing)}")
-        delivered = {(l.get("alertname"), p) for _, p, s, l in hook.alerts() if l.get("instance") == instance}
-        for name in ("NfConntrackTableNearlyFull", "NfConntrackTableFull", "NfConntrackTableFillingUp",
-                     "NfConntrackEvictingEntries", "NfConntrackKernelLogTableFull"):
-            check(all(n != name for n, _ in delivered), f"{name} never reached the webhook")
-
-        # ---- 4. every dashboard query returns data ---------------------------------------
-        now = time.time()
-        have = {r["metric"].get("collector") for r in prom.query("nf_conntrack_scrape_collector_success")}
-        values = {"cluster": ".*", "job": "nf_conntrack", "instance": instance, "__rate_interval": "4s",
-                  "__range": f"{int(now - t_prom_start)}s", "__interval": "2s"}
-        skipped = []
-        n_checked = 0
-        for path in sorted(os.listdir(args.dashboards)):
-            if not path.endswith(".json"):
-                continue
-            dash = D.load(os.path.join(args.dashboards, path))
-            for where, expr, instant in D.queries(dash):
-                missing = [c for prefix, c in COLLECTOR_OF_PREFIX if prefix in expr and c not in have]
-                if missing:
-                    skipped.append(f"{path}: {where} (collector {missing[0]} not in this exporter build)")
-                    continue
-                q = D.substitute(expr, values)
-                res = prom.query(q) if instant else prom.query_range(q, t_prom_start, now, "2s")
-                n_checked += 1
-                check(bool(res), f"{path}: {where} returns data: {q}")
-            for where, selector in D.variable_selectors(dash):
-                if where == "variable 'cluster'":
-                    continue  # no cluster label on scraped series here; the variable's "All" (.*) covers that
-                label = where.split("'")[1]
-                vals = prom.label_values(label, D.substitute(selector, values))
-                n_checked += 1
-                check(bool(vals), f"{path}: {where} lists values {vals}")
-        print(f"dashboard queries checked against live Prometheus: {n_checked}; skipped: {len(skipped)}", flush=True)
-        for s in skipped:
-            print(f"SKIPPED {s}", flush=True)
-
-        sender.stop()
-        print(f"flows sent: {sender.sent}, dropped (EPERM): {sender.eperm}, other errors: {sender.other}", flush=True)
-        for p in (exporter, am, prom_proc):
-            check(p.alive(), f"{p.name} ran until the end")
-            if not p.alive():
-                print(p.tail())
-
-    check(read_int("/proc/sys/net/netfilter/nf_conntrack_max") == limit and
-          read_int("/proc/sys/net/netfilter/nf_conntrack_buckets") == buckets_before,
-          "global nf_conntrack_max and buckets unchanged")
+    if state:
+        check(read_int("/proc/sys/net/netfilter/nf_conntrack_max") == state["limit"] and
+              read_int("/proc/sys/net/netfilter/nf_conntrack_buckets") == state["buckets"],
+              "global nf_conntrack_max and buckets unchanged (this test never writes them)")
     check(not os.path.exists(f"/run/netns/nfct-chain-{os.getpid()}"), "test netns removed")
     print(f"{'FAILED' if FAILURES else 'PASSED'}: {len(FAILURES)} failed checks", flush=True)
     return 1 if FAILURES else 0
