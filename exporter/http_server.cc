@@ -16,6 +16,8 @@
 namespace nfct {
 namespace {
 
+// Threads serving connections per listen address; more connections wait for a free one.
+constexpr size_t kWorkerThreads = 16;
 constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
 
 std::string HtmlEscape(std::string_view text) {
@@ -167,11 +169,13 @@ void HttpServer::Route(httplib::Server& server) {
         res.status = 500;
         res.set_content("Internal error.\n", "text/plain; charset=utf-8");
       });
-  // Hostile clients: bounded bodies and time.
+  // Hostile clients: bounded bodies and time. httplib serves one connection per pool thread, so
+  // idle or slow connections must give their thread back quickly; Prometheus reconnects.
   server.set_payload_max_length(64 * 1024);
-  server.set_read_timeout(10, 0);
+  server.set_read_timeout(5, 0);
   server.set_write_timeout(30, 0);
-  server.set_keep_alive_timeout(30);
+  server.set_keep_alive_timeout(5);
+  server.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
   server.set_socket_options(ListenSocketOptions);
 }
 

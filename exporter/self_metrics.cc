@@ -8,6 +8,7 @@
 #include <string>
 
 #include "collectors/env.h"
+#include "collectors/text.h"
 #include "exporter/version.h"
 
 namespace nfct {
@@ -57,16 +58,7 @@ bool ParseProcessStat(std::string_view text, long ticks_per_second, long page_si
   size_t paren = text.rfind(')');
   if (paren == std::string_view::npos || ticks_per_second <= 0) return false;
   // Fields after the command name start at field 3 (state).
-  std::vector<std::string_view> fields;
-  size_t pos = paren + 1;
-  while (pos < text.size()) {
-    size_t start = text.find_first_not_of(" \n", pos);
-    if (start == std::string_view::npos) break;
-    size_t end = text.find_first_of(" \n", start);
-    if (end == std::string_view::npos) end = text.size();
-    fields.push_back(text.substr(start, end - start));
-    pos = end;
-  }
+  std::vector<std::string_view> fields = SplitFields(text.substr(paren + 1));
   // utime=14 stime=15 starttime=22 vsize=23 rss=24 (1-based, man 5 proc); fields[0] is field 3.
   if (fields.size() < 22) return false;
   auto number = [&](int field, double& value) {

@@ -87,7 +87,13 @@ StatRead StatCollector::ReadTable() {
     return {{}, Status::Unavailable("nf_conntrack is not loaded (" + max_path.string() +
                                     " does not exist)")};
   }
-  return netlink_->Read();
+  StatRead read = netlink_->Read();
+  if (!read.status.ok()) {
+    std::string why = path.string() + " does not exist; " + read.status.reason();
+    read.status = read.status.code() == Status::Code::kUnavailable ? Status::Unavailable(why)
+                                                                     : Status::Error(why);
+  }
+  return read;
 }
 
 Status StatCollector::Collect(MetricSink& sink) {

@@ -112,8 +112,7 @@ class NetlinkCpuStatsSource : public CpuStatsSource {
     }
     mnl_socket_close(socket);
     if (error == EPERM || error == EACCES) {
-      result.status = Status::Unavailable(
-          "/proc/net/stat/nf_conntrack is absent and netlink stats need CAP_NET_ADMIN");
+      result.status = Status::Unavailable("netlink conntrack stats need CAP_NET_ADMIN");
       return result;
     }
     if (error != 0) {

@@ -3,22 +3,10 @@
 #include <array>
 #include <utility>
 
+#include "collectors/text.h"
+
 namespace nfct {
 namespace {
-
-std::vector<std::string_view> SplitFields(std::string_view line) {
-  std::vector<std::string_view> fields;
-  size_t pos = 0;
-  while (pos < line.size()) {
-    size_t start = line.find_first_not_of(" \t", pos);
-    if (start == std::string_view::npos) break;
-    size_t end = line.find_first_of(" \t", start);
-    if (end == std::string_view::npos) end = line.size();
-    fields.push_back(line.substr(start, end - start));
-    pos = end;
-  }
-  return fields;
-}
 
 bool ParseHex32(std::string_view field, uint32_t& value) {
   if (field.empty() || field.size() > 8) return false;

@@ -4,6 +4,11 @@
 
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <future>
 
@@ -144,6 +149,56 @@ TEST_F(HttpServerTest, StopFinishesTheScrapeInFlight) {
   EXPECT_EQ(in_flight.get(), 200);
   auto after = Client().Get("/metrics");
   EXPECT_FALSE(after) << "still accepting after Stop()";
+}
+
+// Sends raw bytes on a new connection and returns the status line of the answer.
+std::string RawExchange(int port, const std::string& bytes) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "";
+  send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  std::string reply;
+  char buffer[4096];
+  ssize_t n;
+  while (reply.find("\r\n") == std::string::npos && (n = recv(fd, buffer, sizeof buffer, 0)) > 0) {
+    reply.append(buffer, n);
+  }
+  close(fd);
+  return reply.substr(0, reply.find("\r\n"));
+}
+
+TEST_F(HttpServerTest, HostileRequestsGetAnErrorAndServingGoesOn) {
+  auto set = FixtureSet("healthy");
+  StartServer(*set);
+  // A TLS hello, a header of 100 kB, a body of 1 MB.
+  EXPECT_EQ(RawExchange(port_, "\x16\x03\x01garbage\r\n\r\n"), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(RawExchange(port_, "GET /metrics HTTP/1.1\r\nHost: x\r\nX: " +
+                                   std::string(100000, 'a') + "\r\n\r\n"),
+            "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(RawExchange(port_, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000"
+                               "\r\n\r\n" + std::string(1000000, 'b')),
+            "HTTP/1.1 413 Payload Too Large");
+  // Idle connections that never send a request do not block a scrape for long.
+  std::vector<int> idle;
+  for (int i = 0; i < 20; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port_));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    idle.push_back(fd);
+  }
+  auto client = Client();
+  client.set_read_timeout(30, 0);
+  auto response = client.Get("/metrics");
+  for (int fd : idle) close(fd);
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_NE(response->body.find("nf_conntrack_entries 1234"), std::string::npos);
 }
 
 TEST(ParseListenAddress, AcceptsAndRejects) {

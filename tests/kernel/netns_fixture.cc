@@ -209,12 +209,15 @@ SendResult TestNetns::SendUdpFlows(int count, int first_port) const {
   });
 }
 
-ExporterProcess::ExporterProcess(const TestNetns& netns, std::vector<std::string> flags)
+ExporterProcess::ExporterProcess(const TestNetns& netns, std::vector<std::string> flags,
+                                 std::vector<std::string> wrapper)
     : netns_(netns) {
   static std::atomic<int> counter{0};
   stderr_path_ = "/tmp/" + netns.name() + "-exporter-" + std::to_string(counter++) + ".log";
-  std::vector<std::string> argv = {"ip", "netns", "exec", netns.name(), NFCT_EXPORTER_PATH,
-                                   "--web.listen-address=127.0.0.1:0"};
+  std::vector<std::string> argv = {"ip", "netns", "exec", netns.name()};
+  argv.insert(argv.end(), wrapper.begin(), wrapper.end());
+  argv.push_back(NFCT_EXPORTER_PATH);
+  argv.push_back("--web.listen-address=127.0.0.1:0");
   argv.insert(argv.end(), flags.begin(), flags.end());
   std::vector<char*> args;
   for (auto& arg : argv) args.push_back(arg.data());
@@ -223,7 +226,7 @@ ExporterProcess::ExporterProcess(const TestNetns& netns, std::vector<std::string
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path_.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  // `ip netns exec` execs the program itself, so this pid is the exporter's.
+  // `ip netns exec` (and setpriv) exec the program itself, so this pid is the exporter's.
   if (posix_spawnp(&pid_, "ip", &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
   posix_spawn_file_actions_destroy(&actions);
   if (pid_ < 0) return;

@@ -77,9 +77,11 @@ class TestNetns {
 };
 
 // The built exporter, started inside a netns on 127.0.0.1:0 and stopped with SIGTERM.
+// `wrapper` goes before the binary, e.g. {"setpriv", "--reuid=65534", ...} to drop privileges.
 class ExporterProcess {
  public:
-  ExporterProcess(const TestNetns& netns, std::vector<std::string> flags);
+  ExporterProcess(const TestNetns& netns, std::vector<std::string> flags,
+                  std::vector<std::string> wrapper = {});
   ~ExporterProcess();
   ExporterProcess(const ExporterProcess&) = delete;
   ExporterProcess& operator=(const ExporterProcess&) = delete;

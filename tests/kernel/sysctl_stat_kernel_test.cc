@@ -138,6 +138,35 @@ TEST(StatKernel, WithoutProcfsStatsTheExporterUsesNetlink) {
   RunCommand({"rm", "-rf", root});
 }
 
+TEST(StatKernel, NetlinkWithoutCapNetAdminIsUnavailableAndTheRestIsServed) {
+  SKIP_UNLESS_KERNEL();
+  TestNetns ns("nlnocap");
+  std::string root = "/tmp/" + ns.name() + "-proc";
+  ASSERT_EQ(RunCommand({"mkdir", "-p", root + "/sys/net"}).exit_code, 0);
+  ASSERT_EQ(RunCommand({"ln", "-s", "/proc/sys/net/netfilter", root + "/sys/net/netfilter"}).exit_code, 0);
+  {
+    // nobody, no capabilities at all.
+    ExporterProcess exporter(ns, {"--path.procfs=" + root},
+                             {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                              "--inh-caps=-all", "--bounding-set=-all"});
+    ASSERT_TRUE(exporter.running()) << exporter.Stderr();
+    std::string metrics = exporter.Scrape();
+    EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="stat"})"), 0);
+    EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="sysctl"})"), 1);
+    EXPECT_TRUE(MetricValue(metrics, "nf_conntrack_entries").has_value());
+    exporter.Scrape();  // a second failing scrape must not log again
+    std::string log = exporter.Stderr();
+    const std::string line = "level=warn msg=\"collector unavailable\" collector=stat err=\"" +
+                             root + "/net/stat/nf_conntrack does not exist; netlink conntrack "
+                             "stats need CAP_NET_ADMIN\"";
+    size_t first = log.find(line);
+    EXPECT_NE(first, std::string::npos) << log;
+    EXPECT_EQ(log.find("collector=stat", first + line.size()), std::string::npos)
+        << "logged twice:\n" << log;
+  }
+  RunCommand({"rm", "-rf", root});
+}
+
 TEST(ExporterProcess, SigtermExitsZeroAndABusyPortExitsOne) {
   SKIP_UNLESS_KERNEL();
   TestNetns ns("process");
