@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """deploy/kubernetes, offline: the generated PrometheusRule and dashboards ConfigMap match
-alerts/ and dashboards/ (generate.py --check, and as data after kustomize); every kustomization
+alerts/ and dashboards/ as data after kustomize; every kustomization
 renders with `kubectl kustomize`; every rendered object validates against its API schema (npm
 kubernetes-models, @kubernetes-models/prometheus-operator, pinned in k8s/package-lock.json and
 installed into the build tree) with no key the schema does not know; the PrometheusRules pass
@@ -13,10 +13,11 @@ import argparse
 import filecmp
 import json
 import pathlib
+import re
 import shutil
 import tempfile
 
-from deploytest import SOURCE_DIR, check, finish, need_tools, run
+from deploytest import SOURCE_DIR, check, finish, need_tools, run, skip
 
 K8S = SOURCE_DIR / "deploy/kubernetes"
 ROOTS = ["", "base", "monitoring", "overlays/kernel-log"]
@@ -38,6 +39,15 @@ def npm_install(work_dir):
             finish()
     shutil.copy(here / "validate.mjs", work_dir / "validate.mjs")
     return work_dir / "validate.mjs"
+
+
+def need_kustomize_v4():
+    # Debian's kubernetes-client (1.20) embeds kustomize v2, which knows neither directories
+    # in `resources` nor `patches`; kubectl 1.21+ embeds v4+.
+    version = run(["kubectl", "version", "--client"]).stdout
+    match = re.search(r"Kustomize Version: v(\d+)", version)
+    if not match or int(match.group(1)) < 4:
+        skip(f"kubectl with kustomize v4 or later needed (kubectl 1.21+), got: {version.strip()}")
 
 
 def render(root):
@@ -123,11 +133,8 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--work-dir", required=True, type=pathlib.Path)
     args = parser.parse_args()
-    need_tools("kubectl", "node", "npm", "promtool", "python3")
-
-    drift = run(["python3", K8S / "generate.py", "--check"])
-    check(drift.returncode == 0, "generate.py --check: the generated objects match the sources",
-          drift.stdout[-4000:] + drift.stderr)
+    need_tools("kubectl", "node", "npm", "promtool")
+    need_kustomize_v4()
 
     validator = npm_install(args.work_dir.resolve())
     with tempfile.TemporaryDirectory(prefix="nfct-k8s-") as tmp:
