@@ -5,16 +5,21 @@ settings out of /etc). Checked: the image's user, port, labels, entrypoint and f
 capabilities, and that it holds no toolchain; run with --network host and the host's /proc at
 /host/proc, it serves the host's real /metrics (limit = /proc/sys/net/netfilter/nf_conntrack_max)
 as uid 65534; each privilege level of docs/deployment.md gives the capabilities it says; SIGTERM
-(podman stop) exits 0. Containers are removed by the names this test gave them; the image stays
-tagged as TAG for the next run's layer cache. Prints the build time and the image size.
+(podman stop) exits 0. With --build-dir, the Debian package made from that build tree is also
+installed with apt into a fresh bookworm-slim container: its Depends resolve, its maintainer
+scripts succeed without systemd, it runs, and it purges cleanly. Containers are removed by the
+names this test gave them; the image stays tagged as TAG for the next run's layer cache.
+Prints the build time and the image size.
 
-  container_test.py [--tag localhost/nf-conntrack-exporter:test]
+  container_test.py [--tag localhost/nf-conntrack-exporter:test] [--build-dir build]
 """
 import argparse
 import json
 import os
+import pathlib
 import re
 import socket
+import tempfile
 import time
 import urllib.request
 
@@ -144,9 +149,37 @@ def check_privilege_levels(name, tag):
         podman("stop", "-t", "10", name)
 
 
+DEB_SCRIPT = """set -e
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends /deb/*.deb >/dev/null
+nf_conntrack_exporter --version
+test -f /usr/lib/systemd/system/nf-conntrack-exporter.service
+grep -q '^ARGS=' /etc/default/nf-conntrack-exporter
+apt-get purge -y -qq nf-conntrack-exporter >/dev/null
+test ! -e /usr/bin/nf_conntrack_exporter && test ! -e /etc/default/nf-conntrack-exporter
+echo purged
+"""
+
+
+def check_deb_installs(build_dir, name):
+    with tempfile.TemporaryDirectory(prefix="nfct-deb-install-") as tmp:
+        made = run(["cpack", "-G", "DEB", "--config", build_dir / "CPackConfig.cmake", "-B", tmp])
+        debs = list(pathlib.Path(tmp).glob("*.deb"))
+        if not check(made.returncode == 0 and len(debs) == 1, "cpack -G DEB for the install check",
+                     made.stderr[-2000:]):
+            return
+        installed = podman("run", "--rm", "--name", name, "--network", "host",
+                           "-v", f"{tmp}:/deb:ro", "docker.io/library/debian:bookworm-slim",
+                           "sh", "-c", DEB_SCRIPT, timeout=600)
+        check(installed.returncode == 0 and "purged" in installed.stdout,
+              "the .deb installs with apt in bookworm-slim (Depends resolve, postinst without "
+              "systemd), runs, and purges", installed.stdout[-2000:] + installed.stderr[-2000:])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tag", default="localhost/nf-conntrack-exporter:test")
+    parser.add_argument("--build-dir", type=pathlib.Path)
     args = parser.parse_args()
     need_root("podman (rootful, host network)")
     need_tools("podman", "runc", "mmdebstrap", "getcap", "git")
@@ -158,6 +191,9 @@ def main():
             check_image(args.tag)
             check_host_metrics(name, args.tag)
             check_privilege_levels(name, args.tag)
+        if args.build_dir:
+            podman("rm", "-f", name)
+            check_deb_installs(args.build_dir.resolve(), name)
     finally:
         podman("rm", "-f", "-t", "5", name)
         left = podman("ps", "-a", "--filter", f"name={name}", "--format", "{{.Names}}").stdout
