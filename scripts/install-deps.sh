@@ -18,8 +18,8 @@ test_packages=(
   prometheus                          # promtool: check metrics, rules and rule unit tests
   python3
   # tests/deploy: the Dockerfile built and run with podman (runc, a local base image from
-  # mmdebstrap), systemd-analyze verify for the unit, setcap/getcap for file capabilities
-  podman runc mmdebstrap systemd libcap2-bin
+  # mmdebstrap), systemd-analyze verify and strace for the unit, setcap/getcap for file capabilities
+  podman runc mmdebstrap systemd libcap2-bin strace
 )
 # node/npm may come with the machine; else Debian's. kubectl 1.21+ (kustomize v4+) is not in
 # Debian bookworm (its kubernetes-client 1.20 has kustomize v2): tests/deploy skips without it.
