@@ -6,6 +6,7 @@
 
 #include "collectors/all.h"
 #include "collectors/log.h"
+#include "exporter/capabilities.h"
 #include "exporter/collector_set.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
@@ -29,6 +30,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   ConfigureLog(flags.log_level, flags.log_format);
+  // Before any thread starts, so every thread has them (docs/deployment.md, containers).
+  auto caps = RaisePermittedCapabilities();
+  if (!caps.error.empty()) Log(LogLevel::kWarn, "cannot raise capabilities", {{"err", caps.error}});
 
   // Signals are taken synchronously by sigwait below; every thread inherits this mask.
   sigset_t signals;
@@ -55,7 +59,8 @@ int main(int argc, char** argv) {
     Log(LogLevel::kError, "cannot start", {{"err", listen_error}});
     return 1;
   }
-  Log(LogLevel::kInfo, "starting nf_conntrack_exporter", {{"version", kVersion}, {"revision", kRevision}});
+  Log(LogLevel::kInfo, "starting nf_conntrack_exporter",
+      {{"version", kVersion}, {"revision", kRevision}, {"capabilities", caps.effective}});
   built.set->Start();
   server.Start();
   server.SetReady(true);

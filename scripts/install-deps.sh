@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu packages the project needs: `build` (compile and run the exporter)
-# or `test` (build + everything the test suite uses). The one list of packages; the README,
-# .ci/run and the Dockerfile's build stage all come here.
+# Installs the Debian/Ubuntu packages the project needs: `build` (compile and run the exporter),
+# `package` (build + what `cpack -G DEB` needs) or `test` (package + everything the test suite
+# uses). The one list of packages; the README, .ci/run and the Dockerfile's build stage all
+# come here.
 set -euo pipefail
 
 build_packages=(
   cmake g++ make pkg-config git ca-certificates
   prometheus-cpp-dev libnetfilter-conntrack-dev libmnl-dev libcpp-httplib-dev
 )
+package_packages=(
+  dpkg-dev file                       # cpack -G DEB: dpkg-shlibdeps finds the Depends
+)
 test_packages=(
   libgtest-dev libgmock-dev
   iproute2 nftables procps conntrack  # real-kernel tests: netns, ct rules, sysctl, conntrack -L
   prometheus                          # promtool: check metrics, rules and rule unit tests
   python3
+  # tests/deploy: the Dockerfile built and run with podman (runc, a local base image from
+  # mmdebstrap), systemd-analyze verify and strace for the unit, setcap/getcap for file capabilities
+  podman runc mmdebstrap systemd libcap2-bin strace
 )
+# node/npm may come with the machine; else Debian's. kubectl 1.21+ (kustomize v4+) is not in
+# Debian bookworm (its kubernetes-client 1.20 has kustomize v2): tests/deploy skips without it.
+command -v npm >/dev/null || test_packages+=(nodejs npm)
 
 case "${1:-}" in
   build) packages=("${build_packages[@]}") ;;
-  test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  package) packages=("${build_packages[@]}" "${package_packages[@]}") ;;
+  test) packages=("${build_packages[@]}" "${package_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: $0 build|package|test" >&2; exit 2 ;;
 esac
 
 sudo=""

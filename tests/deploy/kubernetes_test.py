@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""deploy/kubernetes, offline: the generated PrometheusRule and dashboards ConfigMap match
+alerts/ and dashboards/ as data after kustomize; every kustomization
+renders with `kubectl kustomize`; every rendered object validates against its API schema (npm
+kubernetes-models, @kubernetes-models/prometheus-operator, pinned in k8s/package-lock.json and
+installed into the build tree) with no key the schema does not know; the PrometheusRules pass
+`promtool check rules`; the DaemonSet keeps the least-privilege settings of issue 6 and its
+args are flags the built binary accepts.
+
+  kubernetes_test.py --binary build/exporter/nf_conntrack_exporter --work-dir build/deploy-k8s
+"""
+import argparse
+import filecmp
+import json
+import pathlib
+import re
+import shutil
+import tempfile
+
+from deploytest import SOURCE_DIR, check, finish, need_tools, run, skip
+
+K8S = SOURCE_DIR / "deploy/kubernetes"
+ROOTS = ["", "base", "monitoring", "overlays/kernel-log"]
+
+
+def npm_install(work_dir):
+    """node_modules for validate.mjs, from the lockfile; reinstalled only when it changes."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    here = pathlib.Path(__file__).parent / "k8s"
+    lock = here / "package-lock.json"
+    stamp = work_dir / "node_modules/.package-lock.json"
+    if not (stamp.exists() and filecmp.cmp(lock, work_dir / "package-lock.json", shallow=False)):
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(here / name, work_dir / name)
+        installed = run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+                        cwd=work_dir, timeout=600)
+        if not check(installed.returncode == 0, "npm ci (pinned kubernetes-models)",
+                     installed.stderr[-3000:]):
+            finish()
+    shutil.copy(here / "validate.mjs", work_dir / "validate.mjs")
+    return work_dir / "validate.mjs"
+
+
+def need_kustomize_v4():
+    # Debian's kubernetes-client (1.20) embeds kustomize v2, which knows neither directories
+    # in `resources` nor `patches`; kubectl 1.21+ embeds v4+.
+    version = run(["kubectl", "version", "--client"]).stdout
+    match = re.search(r"Kustomize Version: v(\d+)", version)
+    if not match or int(match.group(1)) < 4:
+        skip(f"kubectl with kustomize v4 or later needed (kubectl 1.21+), got: {version.strip()}")
+
+
+def render(root):
+    rendered = run(["kubectl", "kustomize", K8S / root])
+    check(rendered.returncode == 0, f"kubectl kustomize deploy/kubernetes/{root}",
+          rendered.stderr)
+    return rendered.stdout
+
+
+def as_json(validator, yaml_text, tmp):
+    """The rendered objects as a list of dicts (node's yaml parser; Python has none)."""
+    source = tmp / "objects.yaml"
+    source.write_text(yaml_text)
+    script = ("import fs from 'node:fs'; import { parseAllDocuments } from 'yaml';"
+              "const docs = parseAllDocuments(fs.readFileSync(process.argv[1], 'utf8'));"
+              "console.log(JSON.stringify(docs.map((d) => d.toJS()).filter((o) => o)));")
+    out = run(["node", "--input-type=module", "-e", script, source], cwd=validator.parent)
+    return json.loads(out.stdout or "[]")
+
+
+def check_daemonset(objects, binary):
+    daemonsets = [o for o in objects if o["kind"] == "DaemonSet"]
+    if not check(len(daemonsets) == 1, "one DaemonSet"):
+        return
+    ds = daemonsets[0]
+    pod = ds["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    security = container.get("securityContext", {})
+    pod_security = pod.get("securityContext", {})
+    mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    proc = mounts.get("/host/proc", {})
+    checks = [
+        (pod.get("hostNetwork") is True, "hostNetwork: the node's conntrack table"),
+        (proc.get("readOnly") is True and
+         volumes.get(proc.get("name"), {}).get("hostPath", {}).get("path") == "/proc",
+         "host /proc read-only at /host/proc"),
+        ("--path.procfs=/host/proc" in container.get("args", []), "--path.procfs=/host/proc"),
+        (pod_security.get("runAsUser") == 65534 and pod_security.get("runAsNonRoot") is True,
+         "runs as non-root 65534"),
+        (security.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation: false"),
+        (security.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem"),
+        (security.get("capabilities") == {"drop": ["ALL"], "add": ["NET_ADMIN"]},
+         "capabilities: drop ALL, add NET_ADMIN only"),
+        (pod_security.get("seccompProfile", {}).get("type") == "RuntimeDefault",
+         "seccomp RuntimeDefault"),
+        ({"operator": "Exists"} in pod.get("tolerations", []), "tolerates every taint"),
+        (container.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/-/healthy",
+         "liveness probe on /-/healthy"),
+        (container.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/-/ready",
+         "readiness probe on /-/ready"),
+        (ds["spec"].get("updateStrategy", {}).get("rollingUpdate", {}).get("maxUnavailable")
+         == "10%", "RollingUpdate maxUnavailable 10%"),
+        (all(k in container.get("resources", {}).get(s, {})
+             for s in ("requests", "limits") for k in ("cpu", "memory")),
+         "cpu and memory requests and limits"),
+        (pod.get("automountServiceAccountToken") is False, "no service account token"),
+    ]
+    for ok, message in checks:
+        check(ok, f"DaemonSet: {message}")
+    # An unknown flag makes the exporter exit 2: the manifest's args must suit this binary.
+    accepted = run([binary, *container.get("args", []), "--help"])
+    check(accepted.returncode == 0, f"the built binary accepts the args {container['args']}",
+          accepted.stderr)
+
+
+def check_podmonitor(objects):
+    monitors = [o for o in objects if o["kind"] == "PodMonitor"]
+    if not check(len(monitors) == 1, "one PodMonitor"):
+        return
+    endpoint = monitors[0]["spec"]["podMetricsEndpoints"][0]
+    relabel = {r.get("targetLabel"): r for r in endpoint.get("relabelings", [])}
+    check(relabel.get("instance", {}).get("sourceLabels") == ["__meta_kubernetes_pod_node_name"],
+          "PodMonitor: instance = the node name")
+    check(relabel.get("job", {}).get("replacement") == "nf_conntrack",
+          "PodMonitor: job = nf_conntrack, as the alert rules expect")
+    check(endpoint.get("port") == "metrics" and endpoint.get("path") == "/metrics",
+          "PodMonitor: scrapes port metrics, /metrics")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--work-dir", required=True, type=pathlib.Path)
+    args = parser.parse_args()
+    need_tools("kubectl", "node", "npm", "promtool")
+    need_kustomize_v4()
+
+    validator = npm_install(args.work_dir.resolve())
+    with tempfile.TemporaryDirectory(prefix="nfct-k8s-") as tmp:
+        tmp = pathlib.Path(tmp)
+        for root in ROOTS:
+            text = render(root)
+            out = tmp / f"{root.replace('/', '_') or 'all'}.yaml"
+            out.write_text(text)
+            rules = tmp / f"rules-{out.stem}"
+            rules.mkdir()
+            validated = run(["node", validator, out, "--rules-dir", rules,
+                             *(["--sources", SOURCE_DIR] if root == "" else [])])
+            check(validated.returncode == 0,
+                  f"deploy/kubernetes/{root}: objects valid, no unknown keys" +
+                  (", no drift from alerts/ and dashboards/" if root == "" else ""),
+                  validated.stdout[-4000:] + validated.stderr[-2000:])
+            for rule_file in sorted(rules.glob("*.json")):
+                promtool = run(["promtool", "check", "rules", rule_file])
+                check(promtool.returncode == 0, f"promtool check rules {rule_file.stem}",
+                      promtool.stdout + promtool.stderr)
+            if root == "":
+                objects = as_json(validator, text, tmp)
+                check_daemonset(objects, args.binary)
+                check_podmonitor(objects)
+                dashboards = [o for o in objects if o["kind"] == "ConfigMap"]
+                check(any(o["metadata"].get("labels", {}).get("grafana_dashboard") == "1"
+                          for o in dashboards), 'dashboards ConfigMap labelled grafana_dashboard: "1"')
+    finish()
+
+
+if __name__ == "__main__":
+    main()
