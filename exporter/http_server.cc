@@ -210,8 +210,17 @@ std::string HttpServer::Listen(const std::vector<std::string>& addresses) {
 }
 
 void HttpServer::Start() {
+  // httplib's stop() does nothing until the listener thread has marked itself running; a
+  // SIGTERM right after start would otherwise leave Stop() joining a thread that never ends.
   for (auto& server : servers_) {
-    threads_.emplace_back([raw = server.get()] { raw->listen_after_bind(); });
+    auto finished = std::make_shared<std::atomic<bool>>(false);
+    threads_.emplace_back([raw = server.get(), finished] {
+      raw->listen_after_bind();
+      *finished = true;
+    });
+    while (!server->is_running() && !*finished) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
 }
 

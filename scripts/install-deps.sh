@@ -8,6 +8,7 @@ set -euo pipefail
 build_packages=(
   cmake g++ make pkg-config git ca-certificates
   prometheus-cpp-dev libnetfilter-conntrack-dev libmnl-dev libcpp-httplib-dev
+  libsystemd-dev                      # the kmsg collector's journald source (optional at build)
 )
 package_packages=(
   dpkg-dev file                       # cpack -G DEB: dpkg-shlibdeps finds the Depends
@@ -16,7 +17,11 @@ test_packages=(
   libgtest-dev libgmock-dev
   iproute2 nftables procps conntrack  # real-kernel tests: netns, ct rules, sysctl, conntrack -L
   prometheus                          # promtool: check metrics, rules and rule unit tests
+  prometheus-alertmanager             # amtool and the Alertmanager of the live chain test
   python3
+  libbenchmark-dev                    # tests/bench: the kmsg parser benchmark (and its smoke test)
+  systemd-journal-remote              # kmsg: journal files for the journald source tests
+  clang                               # libFuzzer targets of the kmsg and table parsers
   # tests/deploy: the Dockerfile built and run with podman (runc, a local base image from
   # mmdebstrap), systemd-analyze verify and strace for the unit, setcap/getcap for file capabilities
   podman runc mmdebstrap systemd libcap2-bin strace
@@ -38,3 +43,8 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 echo "installed: ${packages[*]}"
+if [ "$1" = test ]; then
+  # libFuzzer's runtime: a separate package on Debian bookworm, part of clang elsewhere.
+  $sudo apt-get install -y -qq --no-install-recommends libclang-rt-14-dev >/dev/null 2>&1 \
+    && echo "installed: libclang-rt-14-dev" || echo "libclang-rt-14-dev not available: fuzzers may be skipped"
+fi

@@ -201,6 +201,23 @@ TEST_F(HttpServerTest, HostileRequestsGetAnErrorAndServingGoesOn) {
   EXPECT_NE(response->body.find("nf_conntrack_entries 1234"), std::string::npos);
 }
 
+TEST(HttpServerLifecycle, StopRightAfterStartNeverHangs) {
+  // A SIGTERM just after start used to reach httplib's stop() before its listener ran.
+  auto set = FixtureSet("healthy");
+  auto done = std::async(std::launch::async, [&] {
+    for (int i = 0; i < 200; ++i) {
+      HttpServer server({"/metrics", 40}, *set, {});
+      if (!server.Listen({"127.0.0.1:0"}).empty()) return false;
+      server.Start();
+      server.Stop();
+    }
+    return true;
+  });
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(60)), std::future_status::ready)
+      << "Stop() hung";
+  EXPECT_TRUE(done.get());
+}
+
 TEST(ParseListenAddress, AcceptsAndRejects) {
   EXPECT_EQ(ParseListenAddress(":9725")->host, "");
   EXPECT_EQ(ParseListenAddress(":9725")->port, 9725);
