@@ -13,21 +13,16 @@
 
 #include "collectors/kmsg/kmsg_device.h"
 #include "collectors/kmsg/kmsg_parser.h"
+#include "tests/collectors/kmsg/kmsg_records.h"
 
 namespace nfct {
 namespace {
 
 std::vector<std::string> FixtureRecords() {
   std::ifstream in(std::string(NFCT_SOURCE_DIR) + "/tests/fixtures/kmsg/kmsg-6.18.txt");
-  std::vector<std::string> records;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line[0] == ' ' && !records.empty()) {
-      records.back() += line + "\n";
-    } else {
-      records.push_back(line + "\n");
-    }
-  }
-  return records;
+  std::stringstream text;
+  text << in.rdbuf();
+  return testing::SplitKmsgRecords(text.str());
 }
 
 // What most of a kernel log is: records that are not conntrack's.

@@ -25,21 +25,8 @@ extern char** environ;
 namespace nfct::testing {
 namespace {
 
-constexpr const char* kRuleset = R"(table inet nfct_test {
-  chain raw_prerouting {
-    type filter hook prerouting priority raw; policy accept;
-    iif "lo" notrack
-  }
-  chain raw_output {
-    type filter hook output priority raw; policy accept;
-    oif "lo" notrack
-  }
-  chain output {
-    type filter hook output priority filter; policy accept;
-    ct state new counter accept
-  }
-}
-)";
+// The ruleset lives in a file the Python live-chain test shares.
+constexpr const char* kRulesetPath = NFCT_SOURCE_DIR "/tests/kernel/test_netns.nft";
 
 bool Executable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
 
@@ -131,10 +118,7 @@ TestNetns::TestNetns(std::string_view tag) {
              "dev", "sink0", "nud", "permanent"});
     MustRun({"ip", "-n", name_, "-6", "neigh", "add", "2001:db8:2::1", "lladdr",
              "02:00:00:00:00:01", "dev", "sink0", "nud", "permanent"});
-    std::string rules = "/tmp/" + name_ + ".nft";
-    std::ofstream(rules) << kRuleset;
-    CommandResult nft = Run({"nft", "-f", rules});
-    unlink(rules.c_str());
+    CommandResult nft = Run({"nft", "-f", kRulesetPath});
     if (nft.exit_code != 0) throw std::runtime_error("nft -f failed in " + name_);
   } catch (...) {
     RunCommand({"ip", "netns", "del", name_});

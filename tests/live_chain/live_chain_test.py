@@ -50,21 +50,8 @@ import nfct_servers as S  # noqa: E402
 
 CLONE_NEWNET = 0x40000000
 SINK_ADDR = "198.19.0.1"
-RULESET = """table inet nfct_chain {
-  chain raw_prerouting {
-    type filter hook prerouting priority raw; policy accept;
-    iif "lo" notrack
-  }
-  chain raw_output {
-    type filter hook output priority raw; policy accept;
-    oif "lo" notrack
-  }
-  chain output {
-    type filter hook output priority filter; policy accept;
-    ct state new counter accept
-  }
-}
-"""
+# The same ruleset as every C++ kernel test (loopback untracked, conntrack on new flows).
+RULESET_PATH = os.path.join(ROOT, "tests", "kernel", "test_netns.nft")
 # Metric name prefix -> the collector that serves it (for "collector not in this build").
 COLLECTOR_OF_PREFIX = [("nf_conntrack_kernel_log_", "kmsg"), ("nf_conntrack_table_", "table")]
 
@@ -109,7 +96,7 @@ class Netns:
         run(ns + ["addr", "add", "198.18.0.1/15", "dev", "sink0"])
         run(ns + ["link", "set", "sink0", "up"])
         run(ns + ["neigh", "add", SINK_ADDR, "lladdr", "02:00:00:00:00:01", "dev", "sink0", "nud", "permanent"])
-        r = subprocess.run(["ip", "netns", "exec", name, "nft", "-f", "-"], input=RULESET, capture_output=True, text=True)
+        r = subprocess.run(["ip", "netns", "exec", name, "nft", "-f", RULESET_PATH], capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"nft -f failed: {r.stderr.strip()}")
 

@@ -18,6 +18,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/collectors/kmsg/kmsg_records.h"
+
 #include "collectors/kmsg/kmsg_device.h"
 
 namespace nfct::testing {
@@ -37,21 +39,6 @@ inline std::string ReadText(const std::filesystem::path& path) {
 // every declared family appears in one.
 inline std::filesystem::path GoldenFile(std::string_view name) {
   return std::filesystem::path(NFCT_SOURCE_DIR) / "tests/golden" / (std::string(name) + ".prom");
-}
-
-// Splits `cat /dev/kmsg` output into records: a record is a line plus the continuation lines
-// (starting with a space) that follow it.
-inline std::vector<std::string> SplitKmsgRecords(const std::string& text) {
-  std::vector<std::string> records;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line[0] == ' ' && !records.empty()) {
-      records.back() += line + "\n";
-    } else {
-      records.push_back(line + "\n");
-    }
-  }
-  return records;
 }
 
 // A script of read results: a record, or an errno. Empty → EAGAIN.
