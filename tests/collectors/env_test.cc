@@ -1,0 +1,39 @@
+// The file reader and the one errno edge every collector shares.
+#include "collectors/env.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <fstream>
+
+namespace nfct {
+namespace {
+
+TEST(ReadFile, RefusesAFileOverTheLimitInsteadOfReadingItAll) {
+  std::string path = ::testing::TempDir() + "nfct_big_file";
+  std::ofstream(path) << std::string(2 << 20, 'x');
+  FileRead read = ReadFile(path, 1 << 20);
+  EXPECT_EQ(read.error, EFBIG);
+  EXPECT_TRUE(read.data.empty());
+  EXPECT_EQ(ReadFile(path, 4 << 20).data.size(), 2u << 20);
+  std::remove(path.c_str());
+}
+
+TEST(ReadFile, ReportsTheErrnoOfAMissingFile) {
+  EXPECT_EQ(ReadFile("/nonexistent/nfct").error, ENOENT);
+}
+
+TEST(StatusFromErrno, MapsEachErrnoToOneKindOfStatus) {
+  Status missing = StatusFromErrno(ENOENT, "/proc/x", "nf_conntrack is not loaded", "root");
+  EXPECT_EQ(missing.code(), Status::Code::kUnavailable);
+  EXPECT_EQ(missing.reason(), "nf_conntrack is not loaded (/proc/x does not exist)");
+  Status denied = StatusFromErrno(EACCES, "/dev/kmsg", "", "CAP_SYSLOG");
+  EXPECT_EQ(denied.code(), Status::Code::kUnavailable);
+  EXPECT_EQ(denied.reason(), "permission denied reading /dev/kmsg: needs CAP_SYSLOG");
+  Status big = StatusFromErrno(EFBIG, "/proc/net/stat/nf_conntrack", "", "");
+  EXPECT_EQ(big.code(), Status::Code::kError);
+  EXPECT_EQ(big.reason(), "reading /proc/net/stat/nf_conntrack: File too large");
+}
+
+}  // namespace
+}  // namespace nfct
