@@ -13,28 +13,32 @@ namespace nfct {
 
 const std::vector<CollectorEntry>& AllCollectors() {
   static const std::vector<CollectorEntry> kAll = {
-      {"sysctl", true,
+      {"sysctl",
+       true,
        "Entries, limit, buckets and timeouts from /proc/sys/net/netfilter (no privilege).",
        {},
        [](const Env& env, const OptionValues&) {
          return MadeCollector{std::make_unique<SysctlCollector>(env), ""};
        }},
-      {"stat", true,
+      {"stat",
+       true,
        "Per-CPU event counters (drop, early_drop, insert_failed, ...) from "
        "/proc/net/stat/nf_conntrack, or netlink with CAP_NET_ADMIN.",
        {},
        [](const Env& env, const OptionValues&) {
-         return MadeCollector{
-             std::make_unique<StatCollector>(env, MakeNetlinkCpuStatsSource()), ""};
+         return MadeCollector{std::make_unique<StatCollector>(env, MakeNetlinkCpuStatsSource()),
+                              ""};
        }},
-      {"kmsg", true,
+      {"kmsg",
+       true,
        "Conntrack lines of the kernel log (table full, expectation table full) from /dev/kmsg, "
        "journald or a syslog file; needs CAP_SYSLOG for /dev/kmsg when kernel.dmesg_restrict=1.",
        {{"source", "/dev/kmsg",
          "Kernel log to read: /dev/kmsg, journald, journald:<directory>, or the path of a "
          "syslog file such as /var/log/kern.log."}},
        MakeKmsgCollector},
-      {"table", true,
+      {"table",
+       true,
        "What fills the table: entries by protocol and TCP state and the top destination ports, "
        "from a background netlink dump (CAP_NET_ADMIN; see docs/table.md for the cost).",
        {{"interval", "30s", "How often the background worker dumps the table."},

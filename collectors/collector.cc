@@ -54,8 +54,8 @@ void Fill(const FamilyDesc& desc, const Values& label_values, double value,
 
 }  // namespace
 
-void MetricSink::Add(const FamilyDesc& desc,
-                     std::initializer_list<std::string_view> label_values, double value) {
+void MetricSink::Add(const FamilyDesc& desc, std::initializer_list<std::string_view> label_values,
+                     double value) {
   Fill(desc, label_values, value, NewSample(desc));
 }
 

@@ -20,9 +20,7 @@ class Status {
   enum class Code { kOk, kUnavailable, kError };
 
   static Status Ok() { return Status(Code::kOk, ""); }
-  static Status Unavailable(std::string why) {
-    return Status(Code::kUnavailable, std::move(why));
-  }
+  static Status Unavailable(std::string why) { return Status(Code::kUnavailable, std::move(why)); }
   static Status Error(std::string why) { return Status(Code::kError, std::move(why)); }
 
   bool ok() const { return code_ == Code::kOk; }

@@ -73,8 +73,7 @@ void AppendQuoted(std::string& out, std::string_view value) {
   out += '"';
 }
 
-void AppendField(std::string& out, LogFormat format, std::string_view key,
-                 std::string_view value) {
+void AppendField(std::string& out, LogFormat format, std::string_view key, std::string_view value) {
   if (format == LogFormat::kJson) {
     if (out.size() > 1) out += ',';
     AppendQuoted(out, key);
@@ -95,7 +94,8 @@ void AppendField(std::string& out, LogFormat format, std::string_view key,
 std::string NowRfc3339() {
   auto now = std::chrono::system_clock::now();
   auto seconds = std::chrono::system_clock::to_time_t(now);
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char buf[40];

@@ -11,10 +11,12 @@ namespace {
 
 using prometheus::MetricType;
 
-const FamilyDesc kDuration{"nf_conntrack_scrape_collector_duration_seconds", MetricType::Gauge,
+const FamilyDesc kDuration{"nf_conntrack_scrape_collector_duration_seconds",
+                           MetricType::Gauge,
                            "Time the collector took in the last scrape.",
                            {"collector"}};
-const FamilyDesc kSuccess{"nf_conntrack_scrape_collector_success", MetricType::Gauge,
+const FamilyDesc kSuccess{"nf_conntrack_scrape_collector_success",
+                          MetricType::Gauge,
                           "Whether the collector read its source in the last scrape "
                           "(1 = yes, 0 = unavailable or failed).",
                           {"collector"}};
@@ -31,7 +33,8 @@ const std::vector<FamilyDesc>& CollectorSet::OwnFamilies() {
 }
 
 CollectorSet::CollectorSet(std::vector<Named> collectors, Clock clock, bool exporter_metrics)
-    : collectors_(std::move(collectors)), clock_(std::move(clock)),
+    : collectors_(std::move(collectors)),
+      clock_(std::move(clock)),
       exporter_metrics_(exporter_metrics) {
   for (const auto& named : collectors_) states_.push_back({named.name});
 }

@@ -21,7 +21,8 @@ const std::vector<FlagSpec>& GenericFlags() {
       {"web.listen-address", "ADDRESS", kDefaultListenAddress,
        "Address to listen on for HTTP; repeat the flag to listen on several.",
        [](Flags& f, std::string_view v) {
-         if (v.find(':') == std::string_view::npos) return std::string("must be host:port or :port");
+         if (v.find(':') == std::string_view::npos)
+           return std::string("must be host:port or :port");
          f.listen_addresses.emplace_back(v);
          return std::string();
        }},
@@ -58,7 +59,8 @@ const std::vector<FlagSpec>& GenericFlags() {
          f.sysfs = v;
          return std::string();
        }},
-      {"log.level", "LEVEL", "info", "Only log messages with this level or above: debug, info, warn, error.",
+      {"log.level", "LEVEL", "info",
+       "Only log messages with this level or above: debug, info, warn, error.",
        [](Flags& f, std::string_view v) {
          auto level = ParseLogLevel(v);
          if (!level) return std::string("must be one of debug, info, warn, error");
@@ -117,7 +119,8 @@ ParsedFlags ParseFlags(const std::vector<std::string>& args,
   for (size_t i = 0; i < args.size(); ++i) {
     std::string_view arg = args[i];
     if (arg == "-h") arg = "--help";
-    if (!arg.starts_with("--")) return fail(arg.substr(arg.starts_with("-") ? 1 : 0), "unexpected argument");
+    if (!arg.starts_with("--"))
+      return fail(arg.substr(arg.starts_with("-") ? 1 : 0), "unexpected argument");
     arg.remove_prefix(2);
     std::string_view name = arg;
     std::optional<std::string_view> value;
@@ -152,7 +155,8 @@ ParsedFlags ParseFlags(const std::vector<std::string>& args,
       bool option_found = false;
       for (const auto& entry : collectors) {
         for (const auto& option : entry.options) {
-          std::string full = "collector." + std::string(entry.name) + "." + std::string(option.name);
+          std::string full =
+              "collector." + std::string(entry.name) + "." + std::string(option.name);
           if (negated || full != name) continue;
           option_found = true;
           if (!value) {
@@ -181,14 +185,15 @@ ParsedFlags ParseFlags(const std::vector<std::string>& args,
       if (i + 1 >= args.size()) return fail(name, "needs a value");
       value = args[++i];
     }
-    if (std::string why = spec->set(flags, value.value_or("")); !why.empty()) return fail(name, why);
+    if (std::string why = spec->set(flags, value.value_or("")); !why.empty())
+      return fail(name, why);
   }
 
   if (flags.listen_addresses.empty()) flags.listen_addresses.emplace_back(kDefaultListenAddress);
   for (const auto& entry : collectors) {
     auto it = explicit_enabled.find(entry.name);
-    bool enabled = it != explicit_enabled.end() ? it->second
-                                                : (entry.enabled_by_default && !disable_defaults);
+    bool enabled =
+        it != explicit_enabled.end() ? it->second : (entry.enabled_by_default && !disable_defaults);
     flags.collector_enabled[std::string(entry.name)] = enabled;
   }
   return result;
@@ -198,12 +203,15 @@ std::string Usage(const std::vector<CollectorEntry>& collectors) {
   std::ostringstream out;
   out << "usage: nf_conntrack_exporter [<flags>]\n\n"
          "A Prometheus exporter for the Linux conntrack table: entries, limit, drops, the\n"
-         "kernel log and what fills the table. Read-only: it never changes a sysctl or an entry.\n\n"
+         "kernel log and what fills the table. Read-only: it never changes a sysctl or an "
+         "entry.\n\n"
          "Flags:\n";
   auto line = [&](std::string flag, std::string_view help, std::string_view default_text) {
     out << "  " << flag;
-    if (flag.size() < 44) out << std::string(44 - flag.size(), ' ');
-    else out << "\n" << std::string(46, ' ');
+    if (flag.size() < 44)
+      out << std::string(44 - flag.size(), ' ');
+    else
+      out << "\n" << std::string(46, ' ');
     out << help;
     if (!default_text.empty()) out << " (default: " << default_text << ")";
     out << "\n";

@@ -24,11 +24,20 @@ std::string HtmlEscape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -61,8 +70,8 @@ std::optional<HostPort> ParseListenAddress(std::string_view address) {
     if (result.host.find(':') != std::string::npos) return std::nullopt;  // v6 needs brackets
     port_text = address.substr(colon + 1);
   }
-  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(),
-                                   result.port);
+  auto [ptr, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), result.port);
   if (port_text.empty() || ec != std::errc() || ptr != port_text.data() + port_text.size() ||
       result.port < 0 || result.port > 65535) {
     return std::nullopt;
@@ -188,14 +197,16 @@ std::string HttpServer::Listen(const std::vector<std::string>& addresses) {
     std::string host = host_port->host;
     if (host.empty()) host = "::";
     errno = 0;
-    int port = host_port->port == 0 ? server->bind_to_any_port(host)
-                                    : (server->bind_to_port(host, host_port->port) ? host_port->port : -1);
+    int port = host_port->port == 0
+                   ? server->bind_to_any_port(host)
+                   : (server->bind_to_port(host, host_port->port) ? host_port->port : -1);
     if (port < 0 && host_port->host.empty()) {
       // No IPv6 here (e.g. disabled in a container): every IPv4 address then.
       errno = 0;
       host = "0.0.0.0";
-      port = host_port->port == 0 ? server->bind_to_any_port(host)
-                                  : (server->bind_to_port(host, host_port->port) ? host_port->port : -1);
+      port = host_port->port == 0
+                 ? server->bind_to_any_port(host)
+                 : (server->bind_to_port(host, host_port->port) ? host_port->port : -1);
     }
     if (port < 0) {
       int error = errno;

@@ -16,22 +16,27 @@ namespace {
 
 using prometheus::MetricType;
 
-const FamilyDesc kBuildInfo{"nf_conntrack_exporter_build_info", MetricType::Gauge,
+const FamilyDesc kBuildInfo{"nf_conntrack_exporter_build_info",
+                            MetricType::Gauge,
                             "A metric with a constant value 1, labeled by the version, revision "
                             "and compiler nf_conntrack_exporter was built from.",
                             {"version", "revision", "compiler"}};
-const FamilyDesc kCpu{"process_cpu_seconds_total", MetricType::Counter,
-                      "Total user and system CPU time spent in seconds.", {}};
-const FamilyDesc kVirtual{"process_virtual_memory_bytes", MetricType::Gauge,
-                          "Virtual memory size in bytes.", {}};
-const FamilyDesc kResident{"process_resident_memory_bytes", MetricType::Gauge,
-                           "Resident memory size in bytes.", {}};
-const FamilyDesc kStart{"process_start_time_seconds", MetricType::Gauge,
-                        "Start time of the process since unix epoch in seconds.", {}};
-const FamilyDesc kOpenFds{"process_open_fds", MetricType::Gauge,
-                          "Number of open file descriptors.", {}};
-const FamilyDesc kMaxFds{"process_max_fds", MetricType::Gauge,
-                         "Maximum number of open file descriptors.", {}};
+const FamilyDesc kCpu{"process_cpu_seconds_total",
+                      MetricType::Counter,
+                      "Total user and system CPU time spent in seconds.",
+                      {}};
+const FamilyDesc kVirtual{
+    "process_virtual_memory_bytes", MetricType::Gauge, "Virtual memory size in bytes.", {}};
+const FamilyDesc kResident{
+    "process_resident_memory_bytes", MetricType::Gauge, "Resident memory size in bytes.", {}};
+const FamilyDesc kStart{"process_start_time_seconds",
+                        MetricType::Gauge,
+                        "Start time of the process since unix epoch in seconds.",
+                        {}};
+const FamilyDesc kOpenFds{
+    "process_open_fds", MetricType::Gauge, "Number of open file descriptors.", {}};
+const FamilyDesc kMaxFds{
+    "process_max_fds", MetricType::Gauge, "Maximum number of open file descriptors.", {}};
 
 // btime from /proc/stat: boot time in seconds since the epoch.
 double BootTimeSeconds() {
@@ -99,7 +104,8 @@ void CollectSelfMetrics(MetricSink& sink) {
   }
   if (!ec) sink.Add(kOpenFds, {}, static_cast<double>(open_fds));
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) sink.Add(kMaxFds, {}, static_cast<double>(limit.rlim_cur));
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0)
+    sink.Add(kMaxFds, {}, static_cast<double>(limit.rlim_cur));
 }
 
 }  // namespace nfct

@@ -15,27 +15,32 @@ namespace {
 using prometheus::MetricType;
 
 const FamilyDesc kMessages{
-    "nf_conntrack_kernel_log_messages_total", MetricType::Counter,
+    "nf_conntrack_kernel_log_messages_total",
+    MetricType::Counter,
     "Conntrack lines logged by the kernel since the exporter started, by message and network "
     "namespace; the kernel rate-limits them, so a line says it happened and "
     "nf_conntrack_stat_drop_total says how often.",
     {"message", "netns"}};
 const FamilyDesc kSuppressed{
-    "nf_conntrack_kernel_log_suppressed_total", MetricType::Counter,
+    "nf_conntrack_kernel_log_suppressed_total",
+    MetricType::Counter,
     "Kernel messages suppressed by the kernel's rate limit since the exporter started, for all "
     "network messages of every network namespace, not only conntrack.",
     {}};
 const FamilyDesc kLastSeen{
-    "nf_conntrack_kernel_log_last_message_timestamp_seconds", MetricType::Gauge,
+    "nf_conntrack_kernel_log_last_message_timestamp_seconds",
+    MetricType::Gauge,
     "Wall-clock time of the latest conntrack line of each message in the kernel log, lines "
     "logged before the exporter started included.",
     {"message"}};
 const FamilyDesc kLost{
-    "nf_conntrack_kernel_log_records_lost_total", MetricType::Counter,
+    "nf_conntrack_kernel_log_records_lost_total",
+    MetricType::Counter,
     "Kernel log records the exporter could not read since it started (ring buffer overrun, "
     "records journald missed, over-long syslog lines).",
     {}};
-const FamilyDesc kSourceInfo{"nf_conntrack_kernel_log_source_info", MetricType::Gauge,
+const FamilyDesc kSourceInfo{"nf_conntrack_kernel_log_source_info",
+                             MetricType::Gauge,
                              "The kernel log source the kmsg collector reads; always 1.",
                              {"source"}};
 
@@ -55,7 +60,9 @@ std::function<double()> WallNow(const Clock& clock) {
 
 KmsgCollector::KmsgCollector(Env env, std::string source_label, std::unique_ptr<LogSource> source,
                              Options options)
-    : env_(std::move(env)), source_label_(std::move(source_label)), source_(std::move(source)),
+    : env_(std::move(env)),
+      source_label_(std::move(source_label)),
+      source_(std::move(source)),
       options_(options),
       status_(Status::Unavailable("the kernel log reader has not started")) {}
 
@@ -80,7 +87,8 @@ Status KmsgCollector::Collect(MetricSink& sink) {
     sink.Add(kMessages, {key.first, key.second}, static_cast<double>(lines));
   }
   sink.Add(kSuppressed, {}, static_cast<double>(snapshot_.suppressed));
-  for (const auto& [message, seconds] : snapshot_.last_seen) sink.Add(kLastSeen, {message}, seconds);
+  for (const auto& [message, seconds] : snapshot_.last_seen)
+    sink.Add(kLastSeen, {message}, seconds);
   sink.Add(kLost, {}, static_cast<double>(snapshot_.lost));
   return status_;
 }
@@ -118,8 +126,8 @@ void KmsgCollector::WaitFor(const WaitSpec& wait) {
 
 void KmsgCollector::Run() {
   FileRead release = ReadFile(env_.Proc("sys/kernel/osrelease"));
-  KmsgTally tally(KernelNamesNonInitNetns(
-      release.ok() ? ParseKernelRelease(release.data) : std::nullopt));
+  KmsgTally tally(
+      KernelNamesNonInitNetns(release.ok() ? ParseKernelRelease(release.data) : std::nullopt));
   const WaitSpec retry{-1, POLLIN, static_cast<int>(options_.retry.count())};
   bool open = false;
   while (!stopping_) {
@@ -155,24 +163,26 @@ MadeCollector MakeKmsgCollector(const Env& env, const OptionValues& options) {
             ""};
   }
   if (source.empty() || source.front() != '/') {
-    return {nullptr, "--collector.kmsg.source must be /dev/kmsg, journald, journald:<directory> "
-                     "or the absolute path of a syslog file, not \"" + source + "\""};
+    return {nullptr,
+            "--collector.kmsg.source must be /dev/kmsg, journald, journald:<directory> "
+            "or the absolute path of a syslog file, not \"" +
+                source + "\""};
   }
   struct stat st {};
   if (source == "/dev/kmsg" || (stat(source.c_str(), &st) == 0 && S_ISCHR(st.st_mode))) {
-    return {std::make_unique<KmsgCollector>(
-                env, source,
-                std::make_unique<KmsgDeviceSource>(source, RealKmsgOpener(source),
-                                                   BootTime(env.clock)),
-                KmsgCollector::Options{}),
-            ""};
+    return {
+        std::make_unique<KmsgCollector>(
+            env, source,
+            std::make_unique<KmsgDeviceSource>(source, RealKmsgOpener(source), BootTime(env.clock)),
+            KmsgCollector::Options{}),
+        ""};
   }
-  return {std::make_unique<KmsgCollector>(
-              env, source,
-              std::make_unique<SyslogFileSource>(source, WallNow(env.clock),
-                                                 SyslogFileSource::Options{}),
-              KmsgCollector::Options{}),
-          ""};
+  return {
+      std::make_unique<KmsgCollector>(env, source,
+                                      std::make_unique<SyslogFileSource>(
+                                          source, WallNow(env.clock), SyslogFileSource::Options{}),
+                                      KmsgCollector::Options{}),
+      ""};
 }
 
 }  // namespace nfct

@@ -14,7 +14,8 @@ namespace {
 // The kernel's longest record (CONSOLE_EXT_LOG_MAX) is 8 KiB; a shorter buffer makes read() fail
 // with EINVAL and lose that record.
 constexpr size_t kBufferSize = 16 * 1024;
-// Consecutive EINVALs mean the device cannot be read at all (kernels before 3.5), not a lost record.
+// Consecutive EINVALs mean the device cannot be read at all (kernels before 3.5), not a lost
+// record.
 constexpr int kMaxConsecutiveEinval = 16;
 // A backlog longer than any ring buffer means the reader is not making progress.
 constexpr int kMaxBacklogRecords = 4 * 1024 * 1024;
@@ -53,7 +54,9 @@ KmsgOpener RealKmsgOpener(std::filesystem::path path) {
 
 KmsgDeviceSource::KmsgDeviceSource(std::filesystem::path path, KmsgOpener opener,
                                    std::function<double()> boot_time)
-    : path_(std::move(path)), opener_(std::move(opener)), boot_time_(std::move(boot_time)),
+    : path_(std::move(path)),
+      opener_(std::move(opener)),
+      boot_time_(std::move(boot_time)),
       buffer_(kBufferSize) {}
 
 Status KmsgDeviceSource::Open(KmsgTally& tally) {

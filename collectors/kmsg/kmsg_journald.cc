@@ -83,9 +83,8 @@ Status JournaldSource::OpenJournal() {
   if (!directory_.empty() && !std::filesystem::is_directory(directory_)) {
     return Status::Unavailable("no journal directory " + directory_.string());
   }
-  int r = directory_.empty()
-              ? sd_journal_open(&journal_, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM)
-              : sd_journal_open_directory(&journal_, directory_.c_str(), 0);
+  int r = directory_.empty() ? sd_journal_open(&journal_, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM)
+                             : sd_journal_open_directory(&journal_, directory_.c_str(), 0);
   if (r < 0) {
     journal_ = nullptr;
     return Status::Unavailable("cannot open " + where + ": " + Errno(r));

@@ -124,13 +124,20 @@ KmsgParse ParseKmsgRecord(std::string_view data) {
 
 std::string_view KmsgErrorName(KmsgError error) {
   switch (error) {
-    case KmsgError::kNone: return "none";
-    case KmsgError::kEmpty: return "empty record";
-    case KmsgError::kBadPrio: return "bad priority";
-    case KmsgError::kBadSeq: return "bad sequence number";
-    case KmsgError::kBadTimestamp: return "bad timestamp";
-    case KmsgError::kNoSemicolon: return "no ';' after the header";
-    case KmsgError::kTruncated: return "truncated record";
+    case KmsgError::kNone:
+      return "none";
+    case KmsgError::kEmpty:
+      return "empty record";
+    case KmsgError::kBadPrio:
+      return "bad priority";
+    case KmsgError::kBadSeq:
+      return "bad sequence number";
+    case KmsgError::kBadTimestamp:
+      return "bad timestamp";
+    case KmsgError::kNoSemicolon:
+      return "no ';' after the header";
+    case KmsgError::kTruncated:
+      return "truncated record";
   }
   return "unknown";
 }
@@ -174,9 +181,12 @@ LogMatch MatchKernelMessage(std::string_view text) {
 
 std::string_view LogEventLabel(LogEvent event) {
   switch (event) {
-    case LogEvent::kTableFull: return "table_full";
-    case LogEvent::kExpectationTableFull: return "expectation_table_full";
-    default: return "";
+    case LogEvent::kTableFull:
+      return "table_full";
+    case LogEvent::kExpectationTableFull:
+      return "expectation_table_full";
+    default:
+      return "";
   }
 }
 

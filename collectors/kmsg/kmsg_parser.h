@@ -27,8 +27,8 @@ enum class KmsgError {
 struct KmsgRecord {
   uint32_t prio = 0;  // facility << 3 | level
   uint64_t seq = 0;
-  uint64_t ts_usec = 0;      // monotonic since boot
-  std::string_view text;     // first line only, still \xNN-escaped
+  uint64_t ts_usec = 0;   // monotonic since boot
+  std::string_view text;  // first line only, still \xNN-escaped
   uint32_t facility() const { return prio >> 3; }
 };
 

@@ -18,7 +18,7 @@ namespace nfct {
 
 class SyslogFileSource : public LogSource {
  public:
-  static constexpr size_t kBacklogBytes = 4 << 20;  // how much of the file's end Open reads
+  static constexpr size_t kBacklogBytes = 4 << 20;   // how much of the file's end Open reads
   static constexpr size_t kMaxLineBytes = 64 << 10;  // longer lines are dropped and count as lost
   static constexpr size_t kMaxBytesPerPump = 16 << 20;
 
@@ -45,9 +45,9 @@ class SyslogFileSource : public LogSource {
     dev_t dev = 0;
     ino_t ino = 0;
     off_t offset = 0;
-    std::string pending;       // an incomplete last line
+    std::string pending;           // an incomplete last line
     bool pending_backlog = false;  // that line began before Open: it does not count
-    bool dropping = false;     // inside an over-long line
+    bool dropping = false;         // inside an over-long line
   };
 
   Status OpenTailed(Tailed& file);

@@ -116,7 +116,8 @@ class NetlinkCpuStatsSource : public CpuStatsSource {
       return result;
     }
     if (error != 0) {
-      result.status = Status::Error(std::string("netlink conntrack stats: ") + std::strerror(error));
+      result.status =
+          Status::Error(std::string("netlink conntrack stats: ") + std::strerror(error));
       return result;
     }
     if (per_cpu.empty()) {

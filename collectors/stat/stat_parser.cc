@@ -93,8 +93,8 @@ std::string_view StatCounterName(std::string_view column) {
       {"expect_create", "expect_create"},
       {"expect_delete", "expect_delete"},
       {"search_restart", "search_restart"},
-      {"clashres", "clash_resolve"},      // 5.10+: replaced "searched"
-      {"chainlength", "chaintoolong"},    // 5.15+: replaced "delete_list", counts chaintoolong
+      {"clashres", "clash_resolve"},    // 5.10+: replaced "searched"
+      {"chainlength", "chaintoolong"},  // 5.15+: replaced "delete_list", counts chaintoolong
   }};
   for (const auto& [kernel, metric] : kNames) {
     if (kernel == column) return metric;

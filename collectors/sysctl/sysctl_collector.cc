@@ -10,18 +10,22 @@ namespace {
 
 using prometheus::MetricType;
 
-const FamilyDesc kEntries{"nf_conntrack_entries", MetricType::Gauge,
+const FamilyDesc kEntries{"nf_conntrack_entries",
+                          MetricType::Gauge,
                           "Number of entries in the conntrack table of the exporter's network "
                           "namespace (nf_conntrack_count).",
                           {}};
-const FamilyDesc kLimit{"nf_conntrack_entries_limit", MetricType::Gauge,
+const FamilyDesc kLimit{"nf_conntrack_entries_limit",
+                        MetricType::Gauge,
                         "Maximum number of conntrack entries per network namespace "
                         "(nf_conntrack_max); 0 means unlimited.",
                         {}};
-const FamilyDesc kBuckets{"nf_conntrack_buckets", MetricType::Gauge,
+const FamilyDesc kBuckets{"nf_conntrack_buckets",
+                          MetricType::Gauge,
                           "Size of the conntrack hash table in buckets (nf_conntrack_buckets).",
                           {}};
-const FamilyDesc kTimeout{"nf_conntrack_timeout_seconds", MetricType::Gauge,
+const FamilyDesc kTimeout{"nf_conntrack_timeout_seconds",
+                          MetricType::Gauge,
                           "Conntrack timeout of a protocol state in the exporter's network "
                           "namespace (nf_conntrack_<protocol>_timeout_<state>).",
                           {"protocol", "state"}};
@@ -99,7 +103,8 @@ Status SysctlCollector::CollectTimeouts(MetricSink& sink) const {
   Status status = Status::Ok();
   for (const auto& [name, path] : timeouts) {
     NumberRead value = ReadNumber(path);
-    if (value.value) sink.Add(kTimeout, {name.protocol, name.state}, static_cast<double>(*value.value));
+    if (value.value)
+      sink.Add(kTimeout, {name.protocol, name.state}, static_cast<double>(*value.value));
     Merge(status, value.status);
   }
   return status;

@@ -47,7 +47,8 @@ void RunClassify(benchmark::State& state, const std::vector<std::string>& record
     }
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
-  state.counters["matched"] = static_cast<double>(matched) / static_cast<double>(state.iterations());
+  state.counters["matched"] =
+      static_cast<double>(matched) / static_cast<double>(state.iterations());
 }
 
 void BM_ClassifyReal618(benchmark::State& state) { RunClassify(state, FixtureRecords()); }

@@ -9,8 +9,8 @@ using std::chrono::milliseconds;
 
 TEST(ParseDuration, AcceptsPrometheusDurations) {
   const std::pair<const char*, int64_t> kAccept[] = {
-      {"30s", 30000}, {"2m", 120000}, {"1h30m", 5400000}, {"500ms", 500},
-      {"1d", 86400000}, {"1w", 604800000}, {"0s", 0}, {"1m30s500ms", 90500},
+      {"30s", 30000},   {"2m", 120000},    {"1h30m", 5400000}, {"500ms", 500},
+      {"1d", 86400000}, {"1w", 604800000}, {"0s", 0},          {"1m30s500ms", 90500},
   };
   for (const auto& [text, millis] : kAccept) {
     auto parsed = ParseDuration(text);

@@ -48,12 +48,14 @@ TEST(CollectorSet, LogsOnlyWhenTheStateChanges) {
   std::string text = log.str();
   auto count = [&](std::string_view needle) {
     size_t n = 0;
-    for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+    for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
+      ++n;
     return n;
   };
   EXPECT_EQ(count("msg=\"collector unavailable\" collector=scripted err=\"not here\""), 1u) << text;
   EXPECT_EQ(count("msg=\"collector succeeded\" collector=scripted"), 1u) << text;
-  EXPECT_EQ(count("msg=\"collector failed\" collector=scripted err=\"exception: boom\""), 1u) << text;
+  EXPECT_EQ(count("msg=\"collector failed\" collector=scripted err=\"exception: boom\""), 1u)
+      << text;
   EXPECT_EQ(count("\n"), 3u) << text;
 }
 
@@ -61,7 +63,8 @@ TEST(CollectorSet, AThrowingCollectorScoresZeroAndFamiliesAreSorted) {
   std::ostringstream quiet;
   ConfigureLog(LogLevel::kInfo, LogFormat::kLogfmt, &quiet);
   std::vector<CollectorSet::Named> collectors;
-  collectors.push_back({"scripted", std::make_unique<ScriptedCollector>(std::vector<std::string>{"throw"})});
+  collectors.push_back(
+      {"scripted", std::make_unique<ScriptedCollector>(std::vector<std::string>{"throw"})});
   CollectorSet set(std::move(collectors), FrozenClock(), false);
   auto families = set.Collect();
   ConfigureLog(LogLevel::kInfo, LogFormat::kLogfmt, nullptr);

@@ -75,7 +75,8 @@ TEST(Declarations, GoldenFilesCoverExactlyTheDeclaredFamilies) {
       declared.insert(std::string(desc.name));
     }
   }
-  for (const auto& name : declared) EXPECT_TRUE(in_golden.contains(name)) << "not in any golden: " << name;
+  for (const auto& name : declared)
+    EXPECT_TRUE(in_golden.contains(name)) << "not in any golden: " << name;
   for (const auto& name : in_golden) EXPECT_TRUE(declared.contains(name)) << "undeclared: " << name;
 }
 

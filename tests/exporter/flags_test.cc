@@ -66,9 +66,10 @@ TEST(Flags, ErrorsNameTheFlag) {
 
 TEST(Flags, UsageListsEveryFlagAndCollector) {
   std::string usage = Usage(TestCollectors());
-  for (const char* text : {"--web.listen-address=ADDRESS", "(default: :9725)", "--path.procfs",
-                           "--[no-]collector.sysctl", "--[no-]collector.table", "(default: disabled)",
-                           "--collector.table.interval=VALUE", "--collector.disable-defaults"}) {
+  for (const char* text :
+       {"--web.listen-address=ADDRESS", "(default: :9725)", "--path.procfs",
+        "--[no-]collector.sysctl", "--[no-]collector.table", "(default: disabled)",
+        "--collector.table.interval=VALUE", "--collector.disable-defaults"}) {
     EXPECT_NE(usage.find(text), std::string::npos) << text;
   }
 }

@@ -16,8 +16,7 @@ std::string ScrapeThroughServer(const CollectorSet& set) {
   server.Stop();
   if (!response) return "no response";
   EXPECT_EQ(response->status, 200);
-  EXPECT_EQ(response->get_header_value("Content-Type"),
-            "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(response->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   return response->body;
 }
 
@@ -29,8 +28,8 @@ TEST_P(GoldenTest, MatchesGoldenFile) {
   if (scenario == "no_procfs_stat") {
     // What IPCTNL_MSG_CT_GET_STATS_CPU reports on 6.x, two CPUs.
     netlink = StatRead{{{"found", "invalid", "insert", "insert_failed", "drop", "early_drop",
-                         "icmp_error", "search_restart", "clashres", "chainlength",
-                         "expect_new", "expect_create", "expect_delete"},
+                         "icmp_error", "search_restart", "clashres", "chainlength", "expect_new",
+                         "expect_create", "expect_delete"},
                         {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 0, 0},
                          {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 1, 1, 1}}},
                        Status::Ok()};

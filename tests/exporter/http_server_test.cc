@@ -2,9 +2,8 @@
 // health and readiness, concurrent scrapes, the request limit and graceful shutdown.
 #include "exporter/http_server.h"
 
-#include <httplib.h>
-
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -178,8 +177,10 @@ TEST_F(HttpServerTest, HostileRequestsGetAnErrorAndServingGoesOn) {
   EXPECT_EQ(RawExchange(port_, "GET /metrics HTTP/1.1\r\nHost: x\r\nX: " +
                                    std::string(100000, 'a') + "\r\n\r\n"),
             "HTTP/1.1 400 Bad Request");
-  EXPECT_EQ(RawExchange(port_, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000"
-                               "\r\n\r\n" + std::string(1000000, 'b')),
+  EXPECT_EQ(RawExchange(port_,
+                        "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000"
+                        "\r\n\r\n" +
+                            std::string(1000000, 'b')),
             "HTTP/1.1 413 Payload Too Large");
   // Idle connections that never send a request do not block a scrape for long.
   std::vector<int> idle;
@@ -213,8 +214,7 @@ TEST(HttpServerLifecycle, StopRightAfterStartNeverHangs) {
     }
     return true;
   });
-  ASSERT_EQ(done.wait_for(std::chrono::seconds(60)), std::future_status::ready)
-      << "Stop() hung";
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(60)), std::future_status::ready) << "Stop() hung";
   EXPECT_TRUE(done.get());
 }
 

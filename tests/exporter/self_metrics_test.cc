@@ -23,8 +23,8 @@ TEST(ParseProcessStat, RejectsTruncatedOrGarbage) {
   EXPECT_FALSE(ParseProcessStat("", 100, 4096, stat));
   EXPECT_FALSE(ParseProcessStat("1 (x) S 1 2 3", 100, 4096, stat));
   EXPECT_FALSE(ParseProcessStat("no parenthesis at all", 100, 4096, stat));
-  EXPECT_FALSE(ParseProcessStat(
-      "1 (x) S 1 1 1 0 -1 0 0 0 0 0 ab 50 0 0 20 0 9 0 1 1 1 1 1 1 0 0", 100, 4096, stat));
+  EXPECT_FALSE(ParseProcessStat("1 (x) S 1 1 1 0 -1 0 0 0 0 0 ab 50 0 0 20 0 9 0 1 1 1 1 1 1 0 0",
+                                100, 4096, stat));
 }
 
 }  // namespace

@@ -22,7 +22,9 @@ inline std::string SourcePath(const std::string& relative) {
 
 inline Clock FrozenClock() {
   Clock clock;
-  clock.wall = [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1700000000)); };
+  clock.wall = [] {
+    return std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  };
   clock.steady = [] { return std::chrono::steady_clock::time_point(); };
   return clock;
 }

@@ -101,10 +101,10 @@ long ReadNumberFile(const std::string& path) {
 
 TestNetns::TestNetns(std::string_view tag) {
   static std::atomic<int> counter{0};
-  name_ = "nfct-" + std::string(tag) + "-" + std::to_string(getpid()) + "-" +
-          std::to_string(counter++);
+  name_ =
+      "nfct-" + std::string(tag) + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
   MustRun({"ip", "netns", "add", name_});
-  struct stat st{};
+  struct stat st {};
   if (stat(("/run/netns/" + name_).c_str(), &st) == 0) inode_ = st.st_ino;
   try {
     MustRun({"ip", "-n", name_, "link", "set", "lo", "up"});
@@ -114,8 +114,8 @@ TestNetns::TestNetns(std::string_view tag) {
     MustRun({"ip", "-n", name_, "addr", "add", "198.18.0.1/15", "dev", "sink0"});
     MustRun({"ip", "-n", name_, "addr", "add", "2001:db8::1/32", "dev", "sink0", "nodad"});
     MustRun({"ip", "-n", name_, "link", "set", "sink0", "up"});
-    MustRun({"ip", "-n", name_, "neigh", "add", "198.19.0.1", "lladdr", "02:00:00:00:00:01",
-             "dev", "sink0", "nud", "permanent"});
+    MustRun({"ip", "-n", name_, "neigh", "add", "198.19.0.1", "lladdr", "02:00:00:00:00:01", "dev",
+             "sink0", "nud", "permanent"});
     MustRun({"ip", "-n", name_, "-6", "neigh", "add", "2001:db8:2::1", "lladdr",
              "02:00:00:00:00:01", "dev", "sink0", "nud", "permanent"});
     CommandResult nft = Run({"nft", "-f", kRulesetPath});
@@ -159,9 +159,9 @@ long TestNetns::FillToMax() const {
   long missing = max - Count();
   if (max <= 0 || missing <= 0) return 0;
   // A source range of its own (offset 5,000,000) so it never collides with a test's entries.
-  CommandResult result = CreateEntries({"--count=" + std::to_string(missing), "--proto=udp",
-                                        "--status=assured", "--src-offset=5000000",
-                                        "--dport=9", "--timeout=3600"});
+  CommandResult result =
+      CreateEntries({"--count=" + std::to_string(missing), "--proto=udp", "--status=assured",
+                     "--src-offset=5000000", "--dport=9", "--timeout=3600"});
   long created = 0;
   if (auto pos = result.out.find("created="); pos != std::string::npos) {
     created = std::stol(result.out.substr(pos + 8));

@@ -12,7 +12,7 @@
 namespace nfct::testing {
 namespace {
 
-#define SKIP_UNLESS_KERNEL()                                   \
+#define SKIP_UNLESS_KERNEL() \
   if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why
 
 // Sum of one /proc/net/stat/nf_conntrack column over CPUs, read inside the netns.
@@ -35,8 +35,9 @@ TEST(SysctlKernel, EntriesLimitBucketsAndTimeoutsMatchTheKernel) {
   ASSERT_EQ(ns.CreateEntries({"--count=1000", "--proto=tcp", "--state=established"}).exit_code, 0);
   ASSERT_EQ(ns.CreateEntries({"--count=500", "--proto=udp", "--src-offset=100000"}).exit_code, 0);
   // Timeouts are per netns: change this netns's TIME_WAIT only.
-  ASSERT_EQ(ns.Run({"sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=33"})
-                .exit_code, 0);
+  ASSERT_EQ(
+      ns.Run({"sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=33"}).exit_code,
+      0);
   ExporterProcess exporter(ns, {});
   ASSERT_TRUE(exporter.running()) << exporter.Stderr();
   std::string metrics = exporter.Scrape();
@@ -47,10 +48,13 @@ TEST(SysctlKernel, EntriesLimitBucketsAndTimeoutsMatchTheKernel) {
             ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_max"));
   EXPECT_EQ(MetricValue(metrics, "nf_conntrack_buckets"),
             ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_buckets"));
-  EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_timeout_seconds{protocol="tcp",state="time_wait"})"), 33);
+  EXPECT_EQ(
+      MetricValue(metrics, R"(nf_conntrack_timeout_seconds{protocol="tcp",state="time_wait"})"),
+      33);
   EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_timeout_seconds{protocol="udp",state="default"})"),
             ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_udp_timeout"));
-  EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="sysctl"})"), 1);
+  EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="sysctl"})"),
+            1);
   // The host's own TIME_WAIT timeout is untouched.
   EXPECT_NE(ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_time_wait"), 33);
 }
@@ -126,7 +130,9 @@ TEST(StatKernel, WithoutProcfsStatsTheExporterUsesNetlink) {
   // as on a kernel built without CONFIG_NF_CONNTRACK_PROCFS.
   std::string root = "/tmp/" + ns.name() + "-proc";
   ASSERT_EQ(RunCommand({"mkdir", "-p", root + "/sys/net"}).exit_code, 0);
-  ASSERT_EQ(RunCommand({"ln", "-s", "/proc/sys/net/netfilter", root + "/sys/net/netfilter"}).exit_code, 0);
+  ASSERT_EQ(
+      RunCommand({"ln", "-s", "/proc/sys/net/netfilter", root + "/sys/net/netfilter"}).exit_code,
+      0);
   {
     ExporterProcess exporter(ns, {"--path.procfs=" + root});
     ASSERT_TRUE(exporter.running()) << exporter.Stderr();
@@ -143,7 +149,9 @@ TEST(StatKernel, NetlinkWithoutCapNetAdminIsUnavailableAndTheRestIsServed) {
   TestNetns ns("nlnocap");
   std::string root = "/tmp/" + ns.name() + "-proc";
   ASSERT_EQ(RunCommand({"mkdir", "-p", root + "/sys/net"}).exit_code, 0);
-  ASSERT_EQ(RunCommand({"ln", "-s", "/proc/sys/net/netfilter", root + "/sys/net/netfilter"}).exit_code, 0);
+  ASSERT_EQ(
+      RunCommand({"ln", "-s", "/proc/sys/net/netfilter", root + "/sys/net/netfilter"}).exit_code,
+      0);
   {
     // nobody, no capabilities at all.
     ExporterProcess exporter(ns, {"--path.procfs=" + root},
@@ -151,18 +159,22 @@ TEST(StatKernel, NetlinkWithoutCapNetAdminIsUnavailableAndTheRestIsServed) {
                               "--inh-caps=-all", "--bounding-set=-all"});
     ASSERT_TRUE(exporter.running()) << exporter.Stderr();
     std::string metrics = exporter.Scrape();
-    EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="stat"})"), 0);
-    EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="sysctl"})"), 1);
+    EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="stat"})"),
+              0);
+    EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="sysctl"})"),
+              1);
     EXPECT_TRUE(MetricValue(metrics, "nf_conntrack_entries").has_value());
     exporter.Scrape();  // a second failing scrape must not log again
     std::string log = exporter.Stderr();
     const std::string line = "level=warn msg=\"collector unavailable\" collector=stat err=\"" +
-                             root + "/net/stat/nf_conntrack does not exist; netlink conntrack "
+                             root +
+                             "/net/stat/nf_conntrack does not exist; netlink conntrack "
                              "stats need CAP_NET_ADMIN\"";
     size_t first = log.find(line);
     EXPECT_NE(first, std::string::npos) << log;
     EXPECT_EQ(log.find("collector=stat", first + line.size()), std::string::npos)
-        << "logged twice:\n" << log;
+        << "logged twice:\n"
+        << log;
   }
   RunCommand({"rm", "-rf", root});
 }
@@ -172,8 +184,8 @@ TEST(ExporterProcess, SigtermExitsZeroAndABusyPortExitsOne) {
   TestNetns ns("process");
   ExporterProcess first(ns, {});
   ASSERT_TRUE(first.running()) << first.Stderr();
-  CommandResult second = ns.Run({NFCT_EXPORTER_PATH,
-                                 "--web.listen-address=127.0.0.1:" + std::to_string(first.port())});
+  CommandResult second = ns.Run(
+      {NFCT_EXPORTER_PATH, "--web.listen-address=127.0.0.1:" + std::to_string(first.port())});
   EXPECT_EQ(second.exit_code, 1);
   CommandResult bad_flag = ns.Run({NFCT_EXPORTER_PATH, "--no-such-flag"});
   EXPECT_EQ(bad_flag.exit_code, 2);

@@ -74,23 +74,34 @@ Options Parse(int argc, char** argv) {
     if (name == "count") {
       o.count = Number(value);
     } else if (name == "family") {
-      if (value == "ipv4") o.family = AF_INET;
-      else if (value == "ipv6") o.family = AF_INET6;
-      else Usage("--family is ipv4 or ipv6");
+      if (value == "ipv4")
+        o.family = AF_INET;
+      else if (value == "ipv6")
+        o.family = AF_INET6;
+      else
+        Usage("--family is ipv4 or ipv6");
     } else if (name == "proto") {
-      if (value == "tcp") o.proto = IPPROTO_TCP;
-      else if (value == "udp") o.proto = IPPROTO_UDP;
-      else if (value == "icmp") o.proto = IPPROTO_ICMP;
-      else Usage("--proto is tcp, udp or icmp");
+      if (value == "tcp")
+        o.proto = IPPROTO_TCP;
+      else if (value == "udp")
+        o.proto = IPPROTO_UDP;
+      else if (value == "icmp")
+        o.proto = IPPROTO_ICMP;
+      else
+        Usage("--proto is tcp, udp or icmp");
     } else if (name == "state") {
       auto it = kTcpStates.find(value);
       if (it == kTcpStates.end()) Usage("unknown --state");
       o.tcp_state = it->second;
     } else if (name == "status") {
-      if (value == "assured") o.status = IPS_ASSURED | IPS_SEEN_REPLY;
-      else if (value == "replied") o.status = IPS_SEEN_REPLY;
-      else if (value == "unreplied") o.status = 0;
-      else Usage("--status is assured, replied or unreplied");
+      if (value == "assured")
+        o.status = IPS_ASSURED | IPS_SEEN_REPLY;
+      else if (value == "replied")
+        o.status = IPS_SEEN_REPLY;
+      else if (value == "unreplied")
+        o.status = 0;
+      else
+        Usage("--status is assured, replied or unreplied");
     } else if (name == "timeout") {
       o.timeout = static_cast<uint32_t>(Number(value));
     } else if (name == "dport") {
@@ -140,7 +151,8 @@ void PutTuple(nlmsghdr* nlh, const Options& o, long index, bool reply) {
     mnl_attr_put_u16(nlh, v4 ? CTA_PROTO_ICMP_ID : CTA_PROTO_ICMPV6_ID,
                      htons(static_cast<uint16_t>(n % 65536)));
     uint8_t request = v4 ? 8 : 128, answer = v4 ? 0 : 129;
-    mnl_attr_put_u8(nlh, v4 ? CTA_PROTO_ICMP_TYPE : CTA_PROTO_ICMPV6_TYPE, reply ? answer : request);
+    mnl_attr_put_u8(nlh, v4 ? CTA_PROTO_ICMP_TYPE : CTA_PROTO_ICMPV6_TYPE,
+                    reply ? answer : request);
     mnl_attr_put_u8(nlh, v4 ? CTA_PROTO_ICMP_CODE : CTA_PROTO_ICMPV6_CODE, 0);
   } else {
     uint16_t client = htons(static_cast<uint16_t>(10000 + n % 50000));
@@ -213,7 +225,8 @@ int main(int argc, char** argv) {
         std::perror("ct_create: recvfrom");
         return 1;
       }
-      for (auto* nlh = reinterpret_cast<nlmsghdr*>(recv_buffer.data()); mnl_nlmsg_ok(nlh, static_cast<int>(n));
+      for (auto* nlh = reinterpret_cast<nlmsghdr*>(recv_buffer.data());
+           mnl_nlmsg_ok(nlh, static_cast<int>(n));
            nlh = mnl_nlmsg_next(nlh, reinterpret_cast<int*>(&n))) {
         if (nlh->nlmsg_type != NLMSG_ERROR) continue;
         auto* err = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(nlh));

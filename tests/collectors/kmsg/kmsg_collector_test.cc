@@ -27,8 +27,12 @@ Env FixtureEnv(std::string_view kernel) {
   env.procfs = KmsgFixture("roots") / kernel / "proc";
   env.sysfs = KmsgFixture("roots") / kernel / "sys";
   // Boot was at 1,700,000,000 s: wall 1,700,001,000 s, 1000 s after boot.
-  env.clock.wall = [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1'700'001'000)); };
-  env.clock.steady = [] { return std::chrono::steady_clock::time_point(std::chrono::seconds(1000)); };
+  env.clock.wall = [] {
+    return std::chrono::system_clock::time_point(std::chrono::seconds(1'700'001'000));
+  };
+  env.clock.steady = [] {
+    return std::chrono::steady_clock::time_point(std::chrono::seconds(1000));
+  };
   return env;
 }
 
@@ -122,10 +126,10 @@ TEST(KmsgCollector, NotStartedIsUnavailable) {
 TEST(KmsgCollector, StopDoesNotWaitForTheRetryInterval) {
   FakeKmsg fake;
   fake.open_error = EPERM;
-  KmsgCollector collector(FixtureEnv("6.18"), "/dev/kmsg",
-                          std::make_unique<KmsgDeviceSource>("/dev/kmsg", fake.Opener(),
-                                                             [] { return 0.0; }),
-                          KmsgCollector::Options{std::chrono::hours(1)});
+  KmsgCollector collector(
+      FixtureEnv("6.18"), "/dev/kmsg",
+      std::make_unique<KmsgDeviceSource>("/dev/kmsg", fake.Opener(), [] { return 0.0; }),
+      KmsgCollector::Options{std::chrono::hours(1)});
   collector.Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   auto begin = std::chrono::steady_clock::now();

@@ -97,9 +97,9 @@ TEST(KmsgDeviceSource, SequenceGapsCountAsLost) {
   fake.live->Add(Record(20, kFull));
   fake.live->Add(EINVAL);  // record 21 did not fit
   fake.live->Add(Record(22, kFull));
-  fake.live->Add(EAGAIN);  // nothing more for now
+  fake.live->Add(EAGAIN);                                      // nothing more for now
   fake.live->Add(Record(23, "not parsed;", 4).substr(0, 10));  // truncated: skipped
-  fake.live->Add(Record(26, kFull));                          // 23, 24, 25 missing
+  fake.live->Add(Record(26, kFull));                           // 23, 24, 25 missing
   ASSERT_TRUE(source.Pump(tally).ok());
   EXPECT_EQ(tally.snapshot().lost, 8u + 1u);
   EXPECT_EQ(tally.snapshot().messages.at({"table_full", "init"}), 3u);
@@ -131,8 +131,8 @@ TEST(KmsgDeviceSource, SpoofedUserLinesNeverCount) {
   ASSERT_TRUE(source.Open(tally).ok());
   // What `echo '<4>nf_conntrack: ...' > /dev/kmsg` produces: facility 1, level 4.
   fake.live->Add(Record(1, kFull, 12));
-  fake.live->Add(Record(2, "nf_conntrack: nf_conntrack: table full in netns 7, dropping packet",
-                        12));
+  fake.live->Add(
+      Record(2, "nf_conntrack: nf_conntrack: table full in netns 7, dropping packet", 12));
   ASSERT_TRUE(source.Pump(tally).ok());
   EXPECT_EQ(tally.snapshot().messages.at({"table_full", "init"}), 0u);
   EXPECT_FALSE(tally.snapshot().messages.contains({"table_full", "7"}));
@@ -184,8 +184,8 @@ TEST(KmsgDeviceSource, RealDeviceOpensAtTheEnd) {
   if (!backlog.file) GTEST_SKIP() << "cannot open /dev/kmsg: " << std::strerror(backlog.error);
   char buffer[16384];
   uint64_t newest = 0;
-  for (KmsgRead read; (read = backlog.file->Read(buffer, sizeof buffer)).bytes > 0 ||
-                      read.error == EPIPE;) {
+  for (KmsgRead read;
+       (read = backlog.file->Read(buffer, sizeof buffer)).bytes > 0 || read.error == EPIPE;) {
     if (read.bytes > 0) newest = ParseKmsgRecord({buffer, size_t(read.bytes)}).record.seq;
   }
   KmsgOpen live = RealKmsgOpener("/dev/kmsg")(true);

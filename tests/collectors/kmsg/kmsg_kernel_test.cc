@@ -23,7 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-#define SKIP_UNLESS_KMSG_KERNEL()                                              \
+#define SKIP_UNLESS_KMSG_KERNEL() \
   if (auto why = KmsgKernelSkipReason(); !why.empty()) GTEST_SKIP() << why
 
 std::string KmsgKernelSkipReason() {
@@ -33,8 +33,8 @@ std::string KmsgKernelSkipReason() {
   auto version = ParseKernelRelease(release.data);
   if (!version || *version < KernelVersion{6, 17}) {
     return "needs kernel 6.17 or later: older kernels do not say which netns a line is from, "
-           "so this test could not tell its lines from other tests' (running " + release.data +
-           ")";
+           "so this test could not tell its lines from other tests' (running " +
+           release.data + ")";
   }
   return "";
 }
@@ -72,7 +72,8 @@ class TruthReader {
       bool kernel = parse.record.facility() == 0;
       bool mine = match.netns && std::to_string(*match.netns) == inode_;
       if (match.event == LogEvent::kTableFull && mine) ++(kernel ? mine_kernel : mine_spoofed);
-      if (match.event == LogEvent::kTableFull && !match.netns) ++(kernel ? init_kernel : init_spoofed);
+      if (match.event == LogEvent::kTableFull && !match.netns)
+        ++(kernel ? init_kernel : init_spoofed);
       if (match.event == LogEvent::kSuppressed && kernel) suppressed += match.suppressed;
     }
   }
@@ -112,8 +113,7 @@ TEST(KmsgKernel, RealTableFullLinesCountForThisNetnsAndSpoofedOnesDoNot) {
   ASSERT_TRUE(exporter.running()) << exporter.Stderr();
   // Ready = /dev/kmsg is open at its end: from here on every line is "after start".
   ASSERT_TRUE(WaitFor([&] { return Ready(exporter); }, 10s)) << exporter.Stderr();
-  const double init_before =
-      MetricValue(exporter.Scrape(), Series("init")).value_or(0);
+  const double init_before = MetricValue(exporter.Scrape(), Series("init")).value_or(0);
   TruthReader truth(inode);
 
   // root can write the kernel's words into /dev/kmsg; they arrive with facility 1.
@@ -121,8 +121,8 @@ TEST(KmsgKernel, RealTableFullLinesCountForThisNetnsAndSpoofedOnesDoNot) {
   WriteKmsg("<4>nf_conntrack: nf_conntrack: table full, dropping packet\n");
 
   ASSERT_GT(ns.FillToMax(), 0);
-  const double sent_at = std::chrono::duration<double>(
-                             std::chrono::system_clock::now().time_since_epoch()).count();
+  const double sent_at =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   // The limiter lets 10 network messages through per 5 s for the whole host, and other tests
   // may be using them: keep making drops for a few windows until one of ours gets a line.
   int eperm = 0;
@@ -153,7 +153,8 @@ TEST(KmsgKernel, RealTableFullLinesCountForThisNetnsAndSpoofedOnesDoNot) {
       },
       5s);
   EXPECT_TRUE(equal) << "the kernel logged " << truth.mine_kernel << " lines for netns " << inode
-                     << " (missing, not suppressed)\n" << metrics;
+                     << " (missing, not suppressed)\n"
+                     << metrics;
   EXPECT_EQ(MetricValue(metrics, Series("init")).value_or(0) - init_before, truth.init_kernel)
       << "the spoofed initial-netns line must not count";
   EXPECT_EQ(MetricValue(metrics, "nf_conntrack_kernel_log_records_lost_total"), 0)
@@ -163,10 +164,12 @@ TEST(KmsgKernel, RealTableFullLinesCountForThisNetnsAndSpoofedOnesDoNot) {
   ASSERT_TRUE(last.has_value());
   EXPECT_GT(*last, sent_at - 2);
   EXPECT_LT(*last, sent_at + 60);
-  WaitFor([&] {
-    return MetricValue(exporter.Scrape(), "nf_conntrack_kernel_log_suppressed_total") >=
-           static_cast<double>(truth.suppressed);
-  }, 5s);
+  WaitFor(
+      [&] {
+        return MetricValue(exporter.Scrape(), "nf_conntrack_kernel_log_suppressed_total") >=
+               static_cast<double>(truth.suppressed);
+      },
+      5s);
   EXPECT_GE(MetricValue(exporter.Scrape(), "nf_conntrack_kernel_log_suppressed_total"),
             static_cast<double>(truth.suppressed));
 
@@ -210,16 +213,18 @@ TEST(KmsgKernel, WithoutCapSyslogItIsUnavailableAndTheRestIsServed) {
     GTEST_SKIP() << "kernel.dmesg_restrict is 0 here: anyone may read /dev/kmsg";
   }
   TestNetns ns("kmsgnocap");
-  ExporterProcess exporter(ns, {"--collector.disable-defaults", "--collector.kmsg",
-                                "--collector.sysctl"},
-                           {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            "--inh-caps=-all", "--bounding-set=-all"});
+  ExporterProcess exporter(
+      ns, {"--collector.disable-defaults", "--collector.kmsg", "--collector.sysctl"},
+      {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+       "--bounding-set=-all"});
   ASSERT_TRUE(exporter.running()) << exporter.Stderr();
   std::string metrics;
-  WaitFor([&] {
-    metrics = exporter.Scrape();
-    return exporter.Stderr().find("collector=kmsg") != std::string::npos;
-  }, 5s);
+  WaitFor(
+      [&] {
+        metrics = exporter.Scrape();
+        return exporter.Stderr().find("collector=kmsg") != std::string::npos;
+      },
+      5s);
   EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="kmsg"})"), 0);
   EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="sysctl"})"),
             1);

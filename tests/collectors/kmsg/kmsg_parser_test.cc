@@ -139,8 +139,9 @@ TEST(ParseKmsgRecord, RejectsMalformedRecords) {
 
 TEST(ClassifyKmsgRecord, CountsOnlyTheKernelFacility) {
   // root can write this into /dev/kmsg; it arrives with facility 1 (prio 12), never 0.
-  auto spoofed = ClassifyKmsgRecord("12,900,100,-;nf_conntrack: nf_conntrack: table full, "
-                                    "dropping packet\n");
+  auto spoofed = ClassifyKmsgRecord(
+      "12,900,100,-;nf_conntrack: nf_conntrack: table full, "
+      "dropping packet\n");
   ASSERT_TRUE(spoofed.parse.ok());
   EXPECT_EQ(spoofed.match.event, LogEvent::kNone);
   auto local7 = ClassifyKmsgRecord("188,901,100,-;nf_conntrack: table full, dropping packet\n");
@@ -155,8 +156,7 @@ TEST(ClassifyKmsgRecord, CountsOnlyTheKernelFacility) {
 }
 
 TEST(ClassifyKmsgRecord, DecodesEscapes) {
-  auto escaped =
-      ClassifyKmsgRecord("4,1,2,-;nf_conntrack: table full,\\x20dropping packet\\x0a\n");
+  auto escaped = ClassifyKmsgRecord("4,1,2,-;nf_conntrack: table full,\\x20dropping packet\\x0a\n");
   EXPECT_EQ(escaped.match.event, LogEvent::kTableFull);
   EXPECT_EQ(UnescapeKmsgText("a\\x5cb\\x1b\\xzz\\x4"), std::string("a\\b\x1b\\xzz\\x4"));
   EXPECT_EQ(UnescapeKmsgText("\\x00"), std::string(1, '\0'));
@@ -170,16 +170,19 @@ TEST(ParseSyslogKernelLine, AcceptsRsyslogPrefixes) {
   };
   const Case kAccept[] = {
       {"Jun  8 10:48:13 gw1 kernel: [12345.678901] nf_conntrack: table full, dropping packet",
-       "nf_conntrack: table full, dropping packet", {0, 6, 8, 10, 48, 13, 0, std::nullopt}},
+       "nf_conntrack: table full, dropping packet",
+       {0, 6, 8, 10, 48, 13, 0, std::nullopt}},
       {"Jun 08 10:48:13 gw1 kernel: nf_conntrack: expectation table full",
-       "nf_conntrack: expectation table full", {0, 6, 8, 10, 48, 13, 0, std::nullopt}},
+       "nf_conntrack: expectation table full",
+       {0, 6, 8, 10, 48, 13, 0, std::nullopt}},
       {"Dec 31 23:59:59 gw1 kernel: [    1.0] [    T1] net_ratelimit: 5 callbacks suppressed",
-       "net_ratelimit: 5 callbacks suppressed", {0, 12, 31, 23, 59, 59, 0, std::nullopt}},
-      {"2025-06-08T10:48:13.5+02:00 gw1 kernel: [1.0] hello", "hello",
+       "net_ratelimit: 5 callbacks suppressed",
+       {0, 12, 31, 23, 59, 59, 0, std::nullopt}},
+      {"2025-06-08T10:48:13.5+02:00 gw1 kernel: [1.0] hello",
+       "hello",
        {2025, 6, 8, 10, 48, 13, 0.5, 7200}},
       {"2025-06-08T10:48:13Z gw1 kernel: hello", "hello", {2025, 6, 8, 10, 48, 13, 0, 0}},
-      {"2025-06-08T10:48:13-05:30 gw1 kernel: hello", "hello",
-       {2025, 6, 8, 10, 48, 13, 0, -19800}},
+      {"2025-06-08T10:48:13-05:30 gw1 kernel: hello", "hello", {2025, 6, 8, 10, 48, 13, 0, -19800}},
       {"<4>Jun  8 10:48:13 gw1 kernel: hello\r", "hello", {0, 6, 8, 10, 48, 13, 0, std::nullopt}},
   };
   for (const auto& c : kAccept) {

@@ -3,6 +3,8 @@
 // which is guarded so a reader thread and the test may share it.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -16,11 +18,8 @@
 #include <variant>
 #include <vector>
 
-#include <gtest/gtest.h>
-
-#include "tests/collectors/kmsg/kmsg_records.h"
-
 #include "collectors/kmsg/kmsg_device.h"
+#include "tests/collectors/kmsg/kmsg_records.h"
 
 namespace nfct::testing {
 
@@ -109,7 +108,9 @@ inline ::testing::AssertionResult MatchesGolden(const std::string& actual,
   std::string expected = ReadText(golden);
   if (expected == actual) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << golden << " differs (UPDATE_GOLDEN=1 rewrites it)\n"
-                                       << "--- expected\n" << expected << "--- actual\n" << actual;
+                                       << "--- expected\n"
+                                       << expected << "--- actual\n"
+                                       << actual;
 }
 
 }  // namespace nfct::testing

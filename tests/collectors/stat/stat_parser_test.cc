@@ -23,18 +23,26 @@ struct HeaderCase {
 // One case per kernel header variant; a row of ascending values follows each.
 TEST(ParseStatTable, AcceptsEveryKnownHeader) {
   const HeaderCase kCases[] = {
-      {"<= 5.9", "entries  searched found new invalid ignore delete delete_list insert "
-                 "insert_failed drop early_drop icmp_error  expect_new expect_create "
-                 "expect_delete search_restart", 17},
-      {"5.10-5.14", "entries  clashres found new invalid ignore delete delete_list insert "
-                    "insert_failed drop early_drop icmp_error  expect_new expect_create "
-                    "expect_delete search_restart", 17},
-      {">= 5.15 (6.18 here)", "entries  clashres found new invalid ignore delete chainlength "
-                              "insert insert_failed drop early_drop icmp_error  expect_new "
-                              "expect_create expect_delete search_restart", 17},
-      {"very old (16 columns)", "entries  searched found new invalid ignore delete delete_list "
-                                "insert insert_failed drop early_drop icmp_error  expect_new "
-                                "expect_create expect_delete", 16},
+      {"<= 5.9",
+       "entries  searched found new invalid ignore delete delete_list insert "
+       "insert_failed drop early_drop icmp_error  expect_new expect_create "
+       "expect_delete search_restart",
+       17},
+      {"5.10-5.14",
+       "entries  clashres found new invalid ignore delete delete_list insert "
+       "insert_failed drop early_drop icmp_error  expect_new expect_create "
+       "expect_delete search_restart",
+       17},
+      {">= 5.15 (6.18 here)",
+       "entries  clashres found new invalid ignore delete chainlength "
+       "insert insert_failed drop early_drop icmp_error  expect_new "
+       "expect_create expect_delete search_restart",
+       17},
+      {"very old (16 columns)",
+       "entries  searched found new invalid ignore delete delete_list "
+       "insert insert_failed drop early_drop icmp_error  expect_new "
+       "expect_create expect_delete",
+       16},
   };
   for (const auto& c : kCases) {
     std::string text = std::string(c.header) + "\n";
@@ -71,7 +79,8 @@ TEST(ParseStatTable, RejectsMalformedInput) {
       {"entries drop\n00000001 100000000\n", "line 2 field \"100000000\" is not 32-bit hex"},
       {"entries drop\n00000001 -0000001\n", "line 2 field \"-0000001\" is not 32-bit hex"},
       {"entries 0drop\n00000001 00000001\n", "header field \"0drop\" is not a name"},
-      {"entries drop\n00000001 00000002\n\n00000001 00000002\n", "line 3 has 0 fields, header has 2"},
+      {"entries drop\n00000001 00000002\n\n00000001 00000002\n",
+       "line 3 has 0 fields, header has 2"},
   };
   for (const auto& [text, message] : kReject) {
     auto parsed = ParseStatTable(text);

@@ -15,8 +15,8 @@ TEST(ParseSysctlNumber, Accepts) {
 }
 
 TEST(ParseSysctlNumber, Rejects) {
-  for (const char* text : {"", "\n", "-1\n", "12a\n", "0x10\n", "1 2\n", "18446744073709551616",
-                           " 5\n", "abc"}) {
+  for (const char* text :
+       {"", "\n", "-1\n", "12a\n", "0x10\n", "1 2\n", "18446744073709551616", " 5\n", "abc"}) {
     EXPECT_FALSE(ParseSysctlNumber(text).has_value()) << text;
   }
 }
