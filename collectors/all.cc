@@ -3,6 +3,7 @@
 #include "collectors/all.h"
 
 #include "collectors/kmsg/kmsg_collector.h"
+#include "collectors/netns/netns_collector.h"
 #include "collectors/stat/stat_collector.h"
 #include "collectors/stat/stat_netlink.h"
 #include "collectors/sysctl/sysctl_collector.h"
@@ -51,6 +52,16 @@ const std::vector<CollectorEntry>& AllCollectors() {
          return MadeCollector{
              std::make_unique<TableCollector>(env, parsed.options, MakeNetlinkTableSource()), ""};
        }},
+      {"netns",
+       true,
+       "Every network namespace's own entries and drop counters, labelled with its inode, ip "
+       "netns name, pod UID and container ID, from a background walk of /proc (see "
+       "docs/netns.md for the privileges and the cost).",
+       {{"interval", "30s", "How often the background worker walks every network namespace."},
+        {"top", "50",
+         "How many of the fullest namespaces get series of their own; the rest are summed as "
+         "netns=\"other\"."}},
+       MakeNetnsCollector},
   };
   return kAll;
 }
