@@ -67,28 +67,32 @@ double Seconds(std::chrono::system_clock::time_point t) {
 
 }  // namespace
 
+const std::vector<CollectorOption>& NetnsCollectorOptions() {
+  static const std::vector<CollectorOption> kOptions = {
+      {"interval", "30s", "How often the background worker walks every network namespace."},
+      {"top", "50",
+       "How many of the fullest namespaces get series of their own; the rest are summed as "
+       "netns=\"other\"."}};
+  return kOptions;
+}
+
 ParsedNetnsOptions ParseNetnsOptions(const OptionValues& values) {
   ParsedNetnsOptions parsed;
-  auto get = [&](std::string_view name) {
-    auto it = values.find(name);
-    return it == values.end() ? std::string_view() : std::string_view(it->second);
-  };
-  if (auto text = get("interval"); !text.empty()) {
-    auto interval = ParseDuration(text);
-    if (!interval || interval->count() <= 0) {
-      parsed.error = "--collector.netns.interval: must be a duration such as 30s or 2m";
-      return parsed;
-    }
-    parsed.options.interval = *interval;
+  const auto& declared = NetnsCollectorOptions();
+  auto interval = ParseDuration(OptionValue(values, declared[0]));
+  if (!interval || interval->count() <= 0) {
+    parsed.error = "--collector.netns.interval: must be a duration such as 30s or 2m";
+    return parsed;
   }
-  if (auto text = get("top"); !text.empty()) {
-    auto value = ParseSysctlNumber(text);
-    if (!value || *value > kMaxTop || text.back() < '0' || text.back() > '9') {
-      parsed.error = "--collector.netns.top: must be a whole number from 0 to 100000";
-      return parsed;
-    }
-    parsed.options.top = *value;
+  parsed.options.interval = *interval;
+  std::string_view top_text = OptionValue(values, declared[1]);
+  auto top = ParseSysctlNumber(top_text);
+  // ParseSysctlNumber allows a trailing newline, a flag must not.
+  if (!top || *top > kMaxTop || top_text.back() < '0' || top_text.back() > '9') {
+    parsed.error = "--collector.netns.top: must be a whole number from 0 to 100000";
+    return parsed;
   }
+  parsed.options.top = *top;
   return parsed;
 }
 

@@ -13,9 +13,9 @@
 #include <optional>
 #include <thread>
 
-#include "collectors/all.h"
 #include "collectors/collector.h"
 #include "collectors/env.h"
+#include "collectors/factory.h"
 #include "collectors/netns/netns_walk.h"
 #include "collectors/stat/stat_accumulator.h"
 
@@ -26,7 +26,10 @@ struct NetnsOptions {
   size_t top = 50;  // namespaces with series of their own; the rest are netns="other"
 };
 
-// Parses --collector.netns.{interval,top}; error names the bad option.
+// --collector.netns.{interval,top}, declared once with their defaults.
+const std::vector<CollectorOption>& NetnsCollectorOptions();
+
+// Parses the options (left out = declared default); error names the bad option's flag.
 struct ParsedNetnsOptions {
   NetnsOptions options;
   std::string error;
