@@ -29,7 +29,7 @@ std::string Written(const std::vector<prometheus::MetricFamily>& families) {
 TEST(Exposition, SameBytesAsTextSerializerOnEveryScenario) {
   for (const char* scenario :
        {"healthy", "full_dropping", "no_module", "old_kernel", "ancient_kernel", "malformed"}) {
-    auto families = FixtureSet(scenario, std::nullopt, true)->Collect();
+    auto families = FixtureSet(scenario, true)->Collect();
     EXPECT_EQ(Written(families), Serialized(families)) << scenario;
   }
 }
