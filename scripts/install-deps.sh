@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_packages=(
   cmake g++ make pkg-config git ca-certificates
-  prometheus-cpp-dev libnetfilter-conntrack-dev libmnl-dev
+  prometheus-cpp-dev libmnl-dev
   libmicrohttpd-dev zlib1g-dev        # the HTTP server and its gzip
   libcpp-httplib-dev                  # HTTP client of the tests and tools
   libsystemd-dev                      # the kmsg collector's journald source (optional at build)
