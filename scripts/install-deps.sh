@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_packages=(
   cmake g++ make pkg-config git ca-certificates
-  prometheus-cpp-dev libnetfilter-conntrack-dev libmnl-dev libcpp-httplib-dev
+  prometheus-cpp-dev libmnl-dev libcpp-httplib-dev
   libsystemd-dev                      # kmsg's journald source, --web.systemd-socket (optional)
   libyaml-cpp-dev libcrypt-dev        # --web.config.file: YAML, bcrypt (libxcrypt)
   libmicrohttpd-dev libgnutls28-dev   # the HTTP server and its TLS
