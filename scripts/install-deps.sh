@@ -8,9 +8,11 @@ set -euo pipefail
 build_packages=(
   cmake g++ make pkg-config git ca-certificates
   prometheus-cpp-dev libmnl-dev
-  libmicrohttpd-dev zlib1g-dev        # the HTTP server and its gzip
+  libmicrohttpd-dev libgnutls28-dev   # the HTTP server and its TLS
+  zlib1g-dev                          # gzip of the responses
   libcpp-httplib-dev                  # HTTP client of the tests and tools
-  libsystemd-dev                      # the kmsg collector's journald source (optional at build)
+  libsystemd-dev                      # kmsg's journald source, --web.systemd-socket (optional)
+  libyaml-cpp-dev libcrypt-dev        # --web.config.file: YAML, bcrypt (libxcrypt)
 )
 package_packages=(
   dpkg-dev file                       # cpack -G DEB: dpkg-shlibdeps finds the Depends
