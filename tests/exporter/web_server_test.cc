@@ -33,11 +33,6 @@ const std::string kTls = "tls_server_config:\n  cert_file: server.crt\n  key_fil
 
 class WebServerTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { certs_ = new TestCerts(); }
-  static void TearDownTestSuite() {
-    delete certs_;
-    certs_ = nullptr;
-  }
   void SetUp() override { ASSERT_TRUE(certs_->ok()) << "make_test_certs.sh failed"; }
   void TearDown() override {
     if (server_) server_->Stop();
@@ -65,13 +60,12 @@ class WebServerTest : public ::testing::Test {
     return TlsClient(*certs_, port_, options)->Get("/metrics", headers);
   }
 
-  static TestCerts* certs_;
+  const TestCerts* certs_ = &SharedTestCerts();
   std::unique_ptr<WebSecurity> security_;
   std::unique_ptr<CollectorSet> set_;
   std::unique_ptr<HttpServer> server_;
   int port_ = 0;
 };
-TestCerts* WebServerTest::certs_ = nullptr;
 
 TEST_F(WebServerTest, ServesMetricsOverTls) {
   Start(kTls);
