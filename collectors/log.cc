@@ -98,7 +98,9 @@ std::string NowRfc3339() {
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  char buf[40];
+  // Room for seven ints of any value: the compiler cannot know tm's ranges, and with less it
+  // warns of a possible truncation (-Wformat-truncation, an error in the ci preset).
+  char buf[7 * 12 + 8];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(millis.count()));

@@ -26,6 +26,7 @@ test_packages=(
   libbenchmark-dev                    # tests/bench: the kmsg parser benchmark (and its smoke test)
   systemd-journal-remote              # kmsg: journal files for the journald source tests
   clang                               # libFuzzer targets of the kmsg and table parsers
+  clang-format                        # scripts/check-format.sh (CI and the ctest entry clang_format)
   # tests/deploy: the Dockerfile built and run with podman (runc, a local base image from
   # mmdebstrap), systemd-analyze verify and strace for the unit, setcap/getcap for file capabilities
   podman runc mmdebstrap systemd libcap2-bin strace
