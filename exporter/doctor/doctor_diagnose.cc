@@ -155,8 +155,11 @@ void JudgeLog(const Facts& facts, Judged& judged) {
   }
 }
 
+// Other namespaces are judged only from the initial netns (the host): inside a pod, another
+// pod's trouble is not this one's, and its log lines are shown without a verdict.
 std::vector<NamespaceVerdict> JudgeNamespaces(const Facts& facts) {
   std::vector<NamespaceVerdict> judged;
+  if (!facts.initial_netns) return judged;
   for (const auto& ns : facts.namespaces) {
     if (facts.netns_inode && ns.inode == *facts.netns_inode) continue;
     NamespaceVerdict v{ns, Verdict::kOk, ""};

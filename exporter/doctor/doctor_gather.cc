@@ -31,12 +31,7 @@ constexpr std::chrono::milliseconds kPeakSample{500};
 // exporter serves.
 std::unique_ptr<Collector> MakeListed(std::string_view name, const Env& env) {
   for (const auto& entry : AllCollectors()) {
-    if (entry.name != name) continue;
-    OptionValues defaults;
-    for (const auto& option : entry.options) {
-      defaults.emplace(std::string(option.name), std::string(option.default_value));
-    }
-    return entry.make(env, defaults).collector;
+    if (entry.name == name) return entry.make(env, {}).collector;
   }
   return nullptr;
 }
@@ -119,7 +114,7 @@ void ReadMachine(const Env& env, Facts& facts) {
   if (slabinfo.ok()) facts.entry_bytes = SlabObjectSize(slabinfo.data, "nf_conntrack");
   facts.entry_bytes_measured = facts.entry_bytes.has_value();
   if (!slabinfo.ok() && (slabinfo.error == EACCES || slabinfo.error == EPERM)) {
-    facts.unseen.push_back({"the size of an entry", "root (/proc/slabinfo is 0400)",
+    facts.unseen.push_back({"the size of an entry", "root",
                             "permission denied reading " + env.Proc("slabinfo").string()});
   }
   FileRead modules = ReadFile(env.Proc("modules"));
@@ -133,8 +128,7 @@ void ReadKernelLog(const KmsgOpener& open, double boot_seconds, Facts& facts) {
   KmsgOpen log = open(false);
   if (!log.file) {
     bool denied = log.error == EACCES || log.error == EPERM;
-    facts.unseen.push_back({"the kernel log",
-                            denied ? "CAP_SYSLOG (kernel.dmesg_restrict=1)" : "/dev/kmsg",
+    facts.unseen.push_back({"the kernel log", denied ? "CAP_SYSLOG" : "a /dev/kmsg device",
                             std::string("opening /dev/kmsg: ") + std::strerror(log.error)});
     return;
   }

@@ -14,14 +14,17 @@ namespace {
 constexpr std::string_view kShownCounters[] = {"drop", "early_drop", "insert_failed",
                                                "chaintoolong"};
 
-std::string Utc(double seconds) {
+std::string FormatTime(double seconds, const char* format) {
   std::time_t t = static_cast<std::time_t>(seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  std::strftime(buffer, sizeof buffer, format, &tm);
   return buffer;
 }
+
+std::string Utc(double seconds) { return FormatTime(seconds, "%Y-%m-%d %H:%M:%S UTC"); }
+std::string Rfc3339(double seconds) { return FormatTime(seconds, "%Y-%m-%dT%H:%M:%SZ"); }
 
 std::string Ago(double seconds) {
   char buffer[32];
@@ -375,9 +378,9 @@ void JsonFacts(Json& j, const Facts& facts, const Diagnosis& d) {
     j.Key("this_netns").Bool(OwnLine(facts, line));
     j.Key("lines").Number(line.lines);
     j.Key("first");
-    line.first_seconds ? j.String(Utc(*line.first_seconds)) : j.Null();
+    line.first_seconds ? j.String(Rfc3339(*line.first_seconds)) : j.Null();
     j.Key("latest");
-    line.wall_seconds ? j.String(Utc(*line.wall_seconds)) : j.Null();
+    line.wall_seconds ? j.String(Rfc3339(*line.wall_seconds)) : j.Null();
     j.Close('}');
   }
   j.Close(']');
@@ -448,7 +451,7 @@ std::string RenderJson(const Facts& facts, const Diagnosis& d) {
   } else {
     j.Null();
   }
-  j.Key("time").String(Utc(facts.now_seconds));
+  j.Key("time").String(Rfc3339(facts.now_seconds));
   JsonFacts(j, facts, d);
   j.Key("recommendations").Open('[');
   for (const auto& r : d.recommendations) {
