@@ -18,6 +18,13 @@ constexpr uint64_t kBucketBytes = 8;
 constexpr uint64_t kMaxRounding = 65536;
 constexpr uint64_t kBucketRounding = 512;  // the kernel rounds a resize up to this on x86-64
 
+// Kernels 6.17+ name every netns but the initial one; older ones never do, and from the
+// initial netns such a line may be anyone's: it counts there, and nowhere else.
+bool NamesThisNetns(const Facts& facts, const TableFullLine& line) {
+  if (line.netns) return facts.netns_inode && *facts.netns_inode == *line.netns;
+  return facts.initial_netns;
+}
+
 uint64_t RoundUp(uint64_t value, uint64_t step) { return (value + step - 1) / step * step; }
 
 bool AtLeast(const Facts& facts, int major, int minor) {
@@ -409,10 +416,15 @@ uint64_t Counter(const std::map<std::string, uint64_t>& counters, std::string_vi
 }
 
 bool OwnLine(const Facts& facts, const TableFullLine& line) {
-  // Kernels 6.17+ name every netns but the initial one; older ones never do, and from the
-  // initial netns such a line may be anyone's: it counts there, and nowhere else.
-  if (line.netns) return facts.netns_inode && *facts.netns_inode == *line.netns;
-  return facts.initial_netns;
+  return NamesThisNetns(facts, line) && !InodeReused(facts, line);
+}
+
+bool InodeReused(const Facts& facts, const TableFullLine& line) {
+  // The kernel counts a drop with every "table full" line it logs. A netns whose counter is
+  // still 0 logged none of them: the line is an earlier netns's that had the same inode (they
+  // are reused), or, without a name, another netns's.
+  return NamesThisNetns(facts, line) && !facts.since_boot.empty() &&
+         Counter(facts.since_boot, "drop") == 0;
 }
 
 std::string Thousands(uint64_t value) {

@@ -82,6 +82,8 @@ std::optional<double> Usage(const Facts& facts);  // entries / max; none when ma
 uint64_t Counter(const std::map<std::string, uint64_t>& counters, std::string_view name);
 // The kernel-log line belongs to the netns the doctor runs in.
 bool OwnLine(const Facts& facts, const TableFullLine& line);
+// The line names this netns, yet this netns has dropped nothing: it was another's.
+bool InodeReused(const Facts& facts, const TableFullLine& line);
 std::string Thousands(uint64_t value);  // 262144 → "262,144"
 std::string Bytes(double bytes);        // "4.0 MiB", "1.5 GiB", "384 B"
 std::string Percent(double ratio);      // 0.923 → "92.3 %"

@@ -89,6 +89,7 @@ std::string LineNetns(const Facts& facts, const TableFullLine& line) {
       : facts.kernel_major > 6 || (facts.kernel_major == 6 && facts.kernel_minor >= 17)
           ? "the initial netns"
           : "netns not named (kernel < 6.17)";
+  if (InodeReused(facts, line)) return who + ", not this one (it has dropped nothing)";
   return who + (OwnLine(facts, line) ? ", this one" : "");
 }
 
@@ -451,6 +452,8 @@ std::string RenderJson(const Facts& facts, const Diagnosis& d) {
   } else {
     j.Null();
   }
+  j.Key("proposed_max").Optional(d.proposed_max);
+  j.Key("proposed_buckets").Optional(d.proposed_buckets);
   j.Key("time").String(Rfc3339(facts.now_seconds));
   JsonFacts(j, facts, d);
   j.Key("recommendations").Open('[');

@@ -291,3 +291,20 @@ TEST(DoctorCommand, BadFlagsExitThreeAndHelpExitsZero) {
 
 }  // namespace
 }  // namespace nfct::doctor
+
+namespace nfct::doctor {
+namespace {
+
+TEST(Diagnose, ALineForThisInodeWithoutAnyDropWasAnEarlierNetns) {
+  Facts facts = FullPod();
+  facts.entries = facts.peak_entries = 10;
+  facts.in_window["drop"] = facts.since_boot["drop"] = 0;
+  facts.table_full = {{facts.now_seconds - 60, facts.now_seconds - 60, 4026532177, 2}};
+  EXPECT_TRUE(InodeReused(facts, facts.table_full[0]));
+  EXPECT_EQ(Diagnose(facts).verdict, Verdict::kOk);
+  facts.since_boot["drop"] = 1;
+  EXPECT_EQ(Diagnose(facts).verdict, Verdict::kAtRisk);
+}
+
+}  // namespace
+}  // namespace nfct::doctor
