@@ -104,7 +104,10 @@ TEST(DoctorKernel, FullDroppingNetnsIsDroppingWithSizedAdvice) {
   EXPECT_EQ(root.exit_code, 2) << root.out;
   EXPECT_NE(root.out.find("\"verdict\": \"DROPPING\""), std::string::npos) << root.out;
   long entries = JsonNumber(root.out, "peak_entries");
-  EXPECT_EQ(entries, before.max);
+  // The kernel counts a new entry before it checks the limit and takes it back when over it,
+  // so a reading during the flood may see max + 1 (measured: 262,145 of 262,144).
+  EXPECT_GE(entries, before.max);
+  EXPECT_LE(entries, before.max + 64);
   long proposed = JsonNumber(root.out, "proposed_max");
   EXPECT_GT(proposed, entries) << root.out;
   EXPECT_NE(root.out.find("sysctl -w net.netfilter.nf_conntrack_max=" + std::to_string(proposed)),
