@@ -10,6 +10,7 @@
 
 #include "collectors/all.h"
 #include "collectors/kmsg/kmsg_parser.h"
+#include "collectors/netns/netns_walk.h"
 #include "collectors/table/table_counts.h"
 #include "collectors/text.h"
 
@@ -187,6 +188,46 @@ void ReadTable(TableSource& source, size_t top_ports, Facts& facts) {
   if (facts.top_ports.size() > top_ports) facts.top_ports.resize(top_ports);
 }
 
+// Every namespace the netns walker could read, with its drop counter summed over CPUs; the ones
+// it could not read are named as unseen.
+std::optional<std::vector<NamespaceUsage>> WalkNamespaces(const Env& env, Facts& facts) {
+  NetnsWalk walk = WalkNetns(env);
+  if (!walk.status.ok()) return std::nullopt;
+  std::vector<NamespaceUsage> namespaces;
+  for (const auto& ns : walk.namespaces) {
+    if (!ns.read) continue;
+    NamespaceUsage usage{ns.inode, "", ns.entries, std::nullopt};
+    if (!ns.name.empty()) {
+      usage.name = "/run/netns/" + ns.name;
+    } else if (!ns.pod_uid.empty()) {
+      usage.name = "pod " + ns.pod_uid;
+    } else if (ns.reader_pid > 0) {
+      usage.name = "pid " + std::to_string(ns.reader_pid);
+    }
+    for (size_t c = 0; c < ns.stat.columns.size(); ++c) {
+      if (ns.stat.columns[c] != "drop") continue;
+      uint64_t drops = 0;
+      for (const auto& row : ns.stat.rows) drops += row[c];
+      usage.drops = drops;
+    }
+    namespaces.push_back(std::move(usage));
+  }
+  if (size_t unread = walk.Unread(); unread > 0 || walk.unreadable_processes > 0) {
+    std::string why;
+    for (const auto& ns : walk.namespaces) {
+      if (!ns.read) {
+        why = ns.unread_reason;
+        break;
+      }
+    }
+    facts.unseen.push_back({std::to_string(unread) + " other namespaces", "root (CAP_SYS_ADMIN)",
+                            why.empty() ? std::to_string(walk.unreadable_processes) +
+                                              " processes' ns/net links were unreadable"
+                                        : why});
+  }
+  return namespaces;
+}
+
 double Seconds(auto duration) { return std::chrono::duration<double>(duration).count(); }
 
 }  // namespace
@@ -228,6 +269,7 @@ GatherInputs LiveInputs(Env env, std::chrono::milliseconds window, size_t top_po
   inputs.kmsg = RealKmsgOpener("/dev/kmsg");
   inputs.table = MakeNetlinkTableSource();
   inputs.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  inputs.walk_namespaces = true;
   inputs.identity = [env] {
     NetnsIdentity identity;
     struct stat st {};
@@ -295,6 +337,9 @@ Facts Gather(GatherInputs inputs) {
     ReadKernelLog(inputs.kmsg, boot, facts);
   }
   if (inputs.table) ReadTable(*inputs.table, inputs.top_ports, facts);
+  if (inputs.walk_namespaces && !inputs.namespaces) {
+    inputs.namespaces = [&env, &facts] { return WalkNamespaces(env, facts); };
+  }
   if (inputs.namespaces && facts.initial_netns) {
     if (auto namespaces = inputs.namespaces()) {
       facts.namespaces_read = true;

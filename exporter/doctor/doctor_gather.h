@@ -33,8 +33,10 @@ struct GatherInputs {
   // Sleeps; tests replace it to change the fixture between the two readings.
   std::function<void(std::chrono::milliseconds)> sleep;
   std::function<NetnsIdentity()> identity;
-  // Every namespace on the host, fullest first; empty function: not available.
+  // Every namespace on the host, fullest first; empty function: not available. Asked only in
+  // the initial netns.
   std::function<std::optional<std::vector<NamespaceUsage>>()> namespaces;
+  bool walk_namespaces = false;  // without `namespaces`: walk them with the netns walker
 };
 
 // The inputs that read this machine: /dev/kmsg, netlink, the real clock and netns.
