@@ -85,19 +85,22 @@
   row(title):: { type: 'row', title: title, collapsed: false, panels: [], isRow:: true },
 
   // Places panels left to right on the 24-column grid, wrapping to new lines; a row starts a
-  // new line. Ids are given in order from 1.
+  // new line. Ids are given in order from 1. The state is an array [x, y, row height, next id,
+  // placed panels]: array elements are evaluated once, object fields on every access (an
+  // object here made rendering exponential in the number of panels).
   layout(items)::
     local step(s, p) =
+      local x0 = s[0], y0 = s[1], rowH0 = s[2], id = s[3];
       if std.objectHasAll(p, 'isRow') then
-        local y = if s.x > 0 then s.y + s.rowH else s.y;
-        s { x: 0, y: y + 1, rowH: 0, id: s.id + 1, out+: [p { id: s.id, gridPos: { h: 1, w: 24, x: 0, y: y } }] }
+        local y = if x0 > 0 then y0 + rowH0 else y0;
+        [0, y + 1, 0, id + 1, s[4] + [p { id: id, gridPos: { h: 1, w: 24, x: 0, y: y } }]]
       else
-        local wrap = s.x + p.w > 24;
-        local x = if wrap then 0 else s.x;
-        local y = if wrap then s.y + s.rowH else s.y;
-        local rowH = if wrap then 0 else s.rowH;
-        s { x: x + p.w, y: y, rowH: std.max(rowH, p.h), id: s.id + 1, out+: [p { id: s.id, gridPos: { h: p.h, w: p.w, x: x, y: y } }] };
-    std.foldl(step, items, { x: 0, y: 0, rowH: 0, id: 1, out: [] }).out,
+        local wrap = x0 + p.w > 24;
+        local x = if wrap then 0 else x0;
+        local y = if wrap then y0 + rowH0 else y0;
+        local rowH = if wrap then 0 else rowH0;
+        [x + p.w, y, std.max(rowH, p.h), id + 1, s[4] + [p { id: id, gridPos: { h: p.h, w: p.w, x: x, y: y } }]];
+    std.foldl(step, items, [0, 0, 0, 1, []])[4],
 
   datasourceVar:: {
     type: 'datasource',
