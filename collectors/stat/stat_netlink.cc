@@ -5,41 +5,21 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
-#include <array>
 #include <map>
 #include <string_view>
 
 #include "collectors/netlink.h"
+#include "collectors/stat/stat_counters.h"
 
 namespace nfct {
 namespace {
-
-// Netlink attribute → the /proc column it mirrors; one vocabulary for both sources.
-constexpr std::array<std::pair<int, std::string_view>, 10> kCtAttributes = {{
-    {CTA_STATS_FOUND, "found"},
-    {CTA_STATS_INVALID, "invalid"},
-    {CTA_STATS_INSERT, "insert"},
-    {CTA_STATS_INSERT_FAILED, "insert_failed"},
-    {CTA_STATS_DROP, "drop"},
-    {CTA_STATS_EARLY_DROP, "early_drop"},
-    {CTA_STATS_ERROR, "icmp_error"},
-    {CTA_STATS_SEARCH_RESTART, "search_restart"},
-    {CTA_STATS_CLASH_RESOLVE, "clashres"},
-    {CTA_STATS_CHAIN_TOOLONG, "chainlength"},
-}};
-constexpr std::array<std::pair<int, std::string_view>, 3> kExpAttributes = {{
-    {CTA_STATS_EXP_NEW, "expect_new"},
-    {CTA_STATS_EXP_CREATE, "expect_create"},
-    {CTA_STATS_EXP_DELETE, "expect_delete"},
-}};
 
 // cpu → column → value
 using PerCpu = std::map<uint16_t, std::map<std::string_view, uint32_t>>;
 
 struct DumpContext {
   PerCpu* per_cpu;
-  const std::pair<int, std::string_view>* attributes;
-  size_t attribute_count;
+  StatDump dump;  // which counters of the table this dump carries
 };
 
 int OnMessage(const nlmsghdr* nlh, void* data) {
@@ -54,9 +34,10 @@ int OnMessage(const nlmsghdr* nlh, void* data) {
        attr = static_cast<const nlattr*>(mnl_attr_next(attr))) {
     if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0) continue;
     int type = mnl_attr_get_type(attr);
-    for (size_t i = 0; i < context->attribute_count; ++i) {
-      if (context->attributes[i].first == type) {
-        values[context->attributes[i].second] = ntohl(mnl_attr_get_u32(attr));
+    // Columns use the /proc header vocabulary: one table for both sources.
+    for (const auto& counter : StatCounters()) {
+      if (counter.dump == context->dump && counter.attribute == type) {
+        values[counter.column] = ntohl(mnl_attr_get_u32(attr));
       }
     }
   }
@@ -75,7 +56,7 @@ class NetlinkCpuStatsSource : public CpuStatsSource {
       return result;
     }
     PerCpu per_cpu;
-    DumpContext ct{&per_cpu, kCtAttributes.data(), kCtAttributes.size()};
+    DumpContext ct{&per_cpu, StatDump::kConntrack};
     int error =
         opened.socket->Dump(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS_CPU, OnMessage, &ct);
     if (error != 0) {
@@ -83,7 +64,7 @@ class NetlinkCpuStatsSource : public CpuStatsSource {
       return result;
     }
     // Expectation counters are optional: an old kernel without them still has the rest.
-    DumpContext exp{&per_cpu, kExpAttributes.data(), kExpAttributes.size()};
+    DumpContext exp{&per_cpu, StatDump::kExpectation};
     opened.socket->Dump(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_GET_STATS_CPU, OnMessage, &exp);
     if (per_cpu.empty()) {
       result.status = Status::Error("netlink conntrack stats: empty reply");
