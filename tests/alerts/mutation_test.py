@@ -50,8 +50,11 @@ MUTATIONS = [
     ("filling up: no floor under the slow forecast", "NfConntrackTableFillingUp", "expr",
      r"\s*and\s*instance:nf_conntrack_entries_usage:ratio > 0\.75", ""),
     ("filling up: slow floor lowered to 60 %", "NfConntrackTableFillingUp", "expr", r"ratio > 0\.75", "ratio > 0.6"),
-    ("filling up: a flat table counts as growing", "NfConntrackTableFillingUp", "expr",
-     r"\(instance:nf_conntrack_entries:deriv10m > 0\)", "(instance:nf_conntrack_entries:deriv10m >= 0)"),
+    # (deriv >= 0 would be the same rule: a flat table divides by 0, giving +Inf or NaN.)
+    ("filling up: a shrinking table is forecast full (fast, no growth guard)", "NfConntrackTableFillingUp", "expr",
+     r"\(instance:nf_conntrack_entries:deriv10m > 0\)", "instance:nf_conntrack_entries:deriv10m"),
+    ("filling up: a shrinking table is forecast full (slow, no growth guard)", "NfConntrackTableFillingUp", "expr",
+     r"\(instance:nf_conntrack_entries:deriv1h > 0\)", "instance:nf_conntrack_entries:deriv1h"),
     ("filling up: for 2m stretched to 10m", "NfConntrackTableFillingUp", "for", r"2m", "10m"),
     ("evicting: reset guard removed", "NfConntrackEvictingEntries", "expr",
      r"\s*unless\s*resets\(nf_conntrack_stat_early_drop_total\[5m\]\) > 0", ""),
