@@ -98,7 +98,7 @@ void TextHeader(const Facts& facts, const Diagnosis& d, std::string& out) {
          std::to_string(ExitCode(d.verdict)) + ")\n\n";
   Wrap(out, "", "", "This " + NetnsName(facts) + ": " + std::string(VerdictName(d.here)));
   for (const auto& reason : d.reasons) Wrap(out, "  - ", "    ", reason.text);
-  if (d.worst) {
+  if (d.worst && d.worst->verdict != Verdict::kOk) {
     const auto& w = *d.worst;
     std::string who = w.usage.name.empty()
                           ? "netns " + std::to_string(w.usage.inode)
@@ -445,7 +445,7 @@ std::string RenderJson(const Facts& facts, const Diagnosis& d) {
   }
   j.Close(']');
   j.Key("worst_other_namespace");
-  if (d.worst) {
+  if (d.worst && d.worst->verdict != Verdict::kOk) {
     j.Open('{').Key("inode").Number(d.worst->usage.inode).Key("name").String(d.worst->usage.name);
     j.Key("verdict").String(VerdictName(d.worst->verdict)).Key("why").String(d.worst->why);
     j.Close('}');
