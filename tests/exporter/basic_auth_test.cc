@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <thread>
 
 namespace nfct::testing {
 namespace {
@@ -169,6 +171,22 @@ TEST(BasicAuthTest, BcryptTimeIsBudgeted) {
   // Time refills the budget.
   *now += std::chrono::seconds(10);
   EXPECT_EQ(auth.Check("bob", "bob-password"), Result::kOk);
+}
+
+TEST(BasicAuthTest, OnePasswordCheckAtATime) {
+  // While one bcrypt runs, another unknown password is not queued behind it (that would tie
+  // up a second server worker): it is throttled at once. Remembered passwords still pass.
+  BasicAuth::Options options;
+  options.burst_seconds = 1e9;
+  BasicAuth auth(Users(11), options);  // cost 11: a hundred milliseconds or more
+  ASSERT_EQ(auth.Check("alice", "wrong"), Result::kDenied);  // remembered from now on
+  auto running = std::async(std::launch::async, [&] { return auth.Check("alice", "slow"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(auth.Check("bob", "other"), Result::kThrottled);
+  EXPECT_EQ(auth.Check("alice", "wrong"), Result::kDenied);  // remembered: no bcrypt needed
+  EXPECT_EQ(running.get(), Result::kDenied);
+  EXPECT_EQ(auth.Check("bob", "other"), Result::kDenied);  // checked now that nothing runs
+  EXPECT_EQ(auth.bcrypt_runs(), 3u);
 }
 
 TEST(BasicAuthTest, DecodesBase64) {
