@@ -20,6 +20,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/deploym
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${NFCT_PACKAGE_NAME})
 
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/${NFCT_PACKAGE_NAME}.service
+              ${PROJECT_SOURCE_DIR}/deploy/systemd/${NFCT_PACKAGE_NAME}.socket
         DESTINATION lib/systemd/system COMPONENT systemd EXCLUDE_FROM_ALL)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/${NFCT_PACKAGE_NAME}.default
         DESTINATION /etc/default RENAME ${NFCT_PACKAGE_NAME} COMPONENT systemd EXCLUDE_FROM_ALL)

@@ -88,6 +88,21 @@ const std::vector<FlagSpec>& GenericFlags() {
        [](Flags& f, std::string_view v) {
          return SetNumber(v, f.http.limits.listen_backlog, 1, 65535);
        }},
+      {"web.config.file", "FILE", "",
+       "Web configuration file in the exporter toolkit's format (as node_exporter's): TLS, "
+       "client certificates, basic auth, response headers.",
+       [](Flags& f, std::string_view v) {
+         if (v.empty()) return std::string("must name a file");
+         f.web_config_file = v;
+         return std::string();
+       }},
+      {"web.systemd-socket", "", "false",
+       "Serve on the sockets systemd passes (socket activation) instead of "
+       "--web.listen-address.",
+       [](Flags& f, std::string_view) {
+         f.systemd_socket = true;
+         return std::string();
+       }},
       {"web.disable-exporter-metrics", "", "false",
        "Exclude the exporter's own process_* and build_info metrics from /metrics.",
        [](Flags& f, std::string_view) {

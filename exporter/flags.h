@@ -19,6 +19,8 @@ inline constexpr std::string_view kDefaultListenAddress = ":9725";
 struct Flags {
   std::vector<std::string> listen_addresses;  // --web.listen-address, repeatable
   HttpOptions http;  // --web.telemetry-path, --web.max-requests and the connection limits
+  std::string web_config_file;  // --web.config.file; empty: plain HTTP, no authentication
+  bool systemd_socket = false;  // --web.systemd-socket
   bool disable_exporter_metrics = false;
   std::string procfs = "/proc";
   std::string sysfs = "/sys";

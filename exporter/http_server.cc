@@ -422,6 +422,8 @@ void HttpServer::OnConnection(void* cls, MHD_Connection* mhd, void** socket_cont
     // peer's delayed ACK (~40 ms).
     int yes = 1;
     if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    if (server->hooks_.connection_started && !server->hooks_.connection_started(mhd) && fd >= 0)
+      shutdown(fd, SHUT_RDWR);
     std::lock_guard lock(server->connections_mutex_);
     Connection& connection = server->connections_.emplace_back();
     connection.self = std::prev(server->connections_.end());

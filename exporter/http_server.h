@@ -71,6 +71,9 @@ struct HttpReply {
 struct HttpHooks {
   unsigned int daemon_flags = 0;               // e.g. MHD_USE_TLS
   std::vector<MHD_OptionItem> daemon_options;  // without MHD_OPTION_END; pointers must outlive Stop
+  // Runs on the event-loop thread when a connection is accepted, before any byte is read (TLS:
+  // client-certificate policy for the handshake). false closes the connection.
+  std::function<bool(MHD_Connection*)> connection_started;
   // Runs on a worker thread; nullopt lets the request through. Must be thread safe.
   std::function<std::optional<HttpReply>(const HttpRequest&)> check;
   std::vector<std::pair<std::string, std::string>> response_headers;

@@ -10,7 +10,9 @@
 #include "exporter/collector_set.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
+#include "exporter/systemd_socket.h"
 #include "exporter/version.h"
+#include "exporter/web_security.h"
 
 namespace nfct {
 namespace {
@@ -37,6 +39,21 @@ std::vector<CollectorListing> Listing(const std::vector<CollectorEntry>& entries
   return listing;
 }
 
+// --web.systemd-socket: every socket systemd passed, instead of --web.listen-address (as
+// exporter-toolkit does). "" or why not.
+std::string ServeSystemdSockets(HttpServer& server) {
+  SystemdSockets sockets = TakeSystemdSockets();
+  if (!sockets.error.empty()) return "--web.systemd-socket: " + sockets.error;
+  for (int fd : sockets.fds) {
+    if (std::string error = server.AdoptListenSocket(fd, "systemd socket " + std::to_string(fd));
+        !error.empty())
+      return error;
+  }
+  Log(LogLevel::kInfo, "listening on systemd sockets",
+      {{"count", std::to_string(sockets.fds.size())}});
+  return "";
+}
+
 // Builds the collectors, serves until a stop signal, then stops everything in order.
 int Serve(const std::vector<CollectorEntry>& entries, const Flags& flags) {
   ConfigureLog(flags.log_level, flags.log_format);
@@ -47,6 +64,19 @@ int Serve(const std::vector<CollectorEntry>& entries, const Flags& flags) {
   long files = RaiseOpenFileLimit();
   sigset_t signals = BlockStopSignals();
 
+  // The web config first: a broken file stops the start before anything else happens.
+  std::unique_ptr<WebSecurity> security;
+  if (!flags.web_config_file.empty()) {
+    auto loaded = WebSecurity::Load(flags.web_config_file);
+    if (!loaded.security) {
+      Log(LogLevel::kError, "cannot start", {{"err", loaded.error}});
+      return 1;
+    }
+    security = std::move(loaded.security);
+    Log(LogLevel::kInfo, "web config loaded",
+        {{"file", flags.web_config_file}, {"settings", security->Summary()}});
+  }
+
   Env env{flags.procfs, flags.sysfs, {}};
   auto built = BuildCollectorSet(entries, flags.collector_enabled, flags.collector_options, env,
                                  !flags.disable_exporter_metrics);
@@ -54,8 +84,10 @@ int Serve(const std::vector<CollectorEntry>& entries, const Flags& flags) {
     std::cerr << "nf_conntrack_exporter: error: " << built.error << "\n";
     return 2;
   }
-  HttpServer server(flags.http, *built.set, Listing(entries, flags));
-  std::string error = server.Listen(flags.listen_addresses);
+  HttpServer server(flags.http, *built.set, Listing(entries, flags),
+                    security ? security->Hooks() : HttpHooks{});
+  std::string error =
+      flags.systemd_socket ? ServeSystemdSockets(server) : server.Listen(flags.listen_addresses);
   if (error.empty()) error = server.Start();
   if (!error.empty()) {
     Log(LogLevel::kError, "cannot start", {{"err", error}});

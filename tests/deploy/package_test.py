@@ -61,6 +61,9 @@ def check_contents(root, listing):
         "usr/bin/nf_conntrack_exporter": None,
         f"usr/lib/systemd/system/{PACKAGE}.service":
             SOURCE_DIR / f"deploy/systemd/{PACKAGE}.service",
+        # Shipped disabled: socket activation is the operator's choice (README).
+        f"usr/lib/systemd/system/{PACKAGE}.socket":
+            SOURCE_DIR / f"deploy/systemd/{PACKAGE}.socket",
         f"etc/default/{PACKAGE}": SOURCE_DIR / f"deploy/systemd/{PACKAGE}.default",
     }
     for source in sorted((SOURCE_DIR / "alerts").glob("*.yml")):
