@@ -16,13 +16,15 @@ build_packages=(
 )
 package_packages=(
   dpkg-dev file                       # cpack -G DEB: dpkg-shlibdeps finds the Depends
+  libcap2-bin                         # setcap: the container image's file capabilities
 )
 test_packages=(
   libgtest-dev libgmock-dev
   iproute2 nftables procps conntrack  # real-kernel tests: netns, ct rules, sysctl, conntrack -L
   prometheus                          # promtool: check metrics, rules and rule unit tests
   prometheus-alertmanager             # amtool and the Alertmanager of the live chain test
-  python3
+  python3 python3-yaml                # test scripts; the rules file is read as YAML
+  jsonnet                             # mixin/: renders alerts/ and dashboards/ (drift test)
   libbenchmark-dev                    # tests/bench: the kmsg parser benchmark (and its smoke test)
   systemd-journal-remote              # kmsg: journal files for the journald source tests
   clang                               # libFuzzer targets of the kmsg and table parsers

@@ -6,11 +6,11 @@
 #include <time.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 #endif
 
 #include "collectors/env.h"
+#include "collectors/text.h"
 
 namespace nfct {
 
@@ -156,13 +156,11 @@ double JournaldSource::EntryTime() const {
   uint64_t monotonic = 0;
   sd_id128_t entry_boot{};
   std::string_view source = Field("_SOURCE_MONOTONIC_TIMESTAMP");
-  uint64_t source_usec = 0;
-  if (have_boot_id_ && !source.empty() &&
+  std::optional<uint64_t> source_usec = ParseInteger<uint64_t>(source);
+  if (have_boot_id_ && source_usec &&
       sd_journal_get_monotonic_usec(journal_, &monotonic, &entry_boot) >= 0 &&
-      sd_id128_equal(entry_boot, boot_id_) &&
-      std::from_chars(source.data(), source.data() + source.size(), source_usec).ec ==
-          std::errc()) {
-    return boot_time_() + static_cast<double>(source_usec) / 1e6;
+      sd_id128_equal(entry_boot, boot_id_)) {
+    return boot_time_() + static_cast<double>(*source_usec) / 1e6;
   }
   uint64_t realtime = 0;
   sd_journal_get_realtime_usec(journal_, &realtime);

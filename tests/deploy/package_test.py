@@ -65,6 +65,8 @@ def check_contents(root, listing):
         f"usr/lib/systemd/system/{PACKAGE}.socket":
             SOURCE_DIR / f"deploy/systemd/{PACKAGE}.socket",
         f"etc/default/{PACKAGE}": SOURCE_DIR / f"deploy/systemd/{PACKAGE}.default",
+        f"usr/share/doc/{PACKAGE}/copyright": SOURCE_DIR / "deploy/debian/copyright",
+        f"usr/share/doc/{PACKAGE}/CHANGELOG.md": SOURCE_DIR / "CHANGELOG.md",
     }
     for source in sorted((SOURCE_DIR / "alerts").glob("*.yml")):
         expected[f"{SHARE}/alerts/{source.name}"] = source
