@@ -212,18 +212,18 @@ std::optional<std::vector<NamespaceUsage>> WalkNamespaces(const Env& env, Facts&
     }
     namespaces.push_back(std::move(usage));
   }
-  if (size_t unread = walk.Unread(); unread > 0 || walk.unreadable_processes > 0) {
-    std::string why;
-    for (const auto& ns : walk.namespaces) {
-      if (!ns.read) {
-        why = ns.unread_reason;
-        break;
-      }
-    }
-    facts.unseen.push_back({std::to_string(unread) + " other namespaces", "root (CAP_SYS_ADMIN)",
-                            why.empty() ? std::to_string(walk.unreadable_processes) +
-                                              " processes' ns/net links were unreadable"
-                                        : why});
+  // Namespaces seen but unreadable need setns (CAP_SYS_ADMIN); processes whose ns/net link
+  // is unreadable hide theirs behind ptrace access (CAP_SYS_PTRACE).
+  for (const auto& ns : walk.namespaces) {
+    if (ns.read) continue;
+    facts.unseen.push_back(
+        {std::to_string(walk.Unread()) + " of the namespaces", "CAP_SYS_ADMIN", ns.unread_reason});
+    break;
+  }
+  if (walk.unreadable_processes > 0) {
+    facts.unseen.push_back(
+        {"the namespaces of " + std::to_string(walk.unreadable_processes) + " processes",
+         "CAP_SYS_PTRACE", "their /proc/<pid>/ns/net links were unreadable"});
   }
   return namespaces;
 }
