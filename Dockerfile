@@ -30,7 +30,7 @@ COPY --from=build /out/runtime-packages /tmp/runtime-packages
 COPY --from=build /out/root/usr/bin/nf_conntrack_exporter /usr/bin/nf_conntrack_exporter
 # Docker and Kubernetes hand an added capability (--cap-add, capabilities.add) to a non-root
 # user only through a file capability. Permitted-only (+p, no effective bit): the binary still
-# starts where the capability is not granted, and raises what it got at startup.
+# starts where the capability is not granted, and raises one only around the call that needs it.
 RUN apt-get update -qq \
  && xargs -a /tmp/runtime-packages apt-get install -y -qq --no-install-recommends >/dev/null \
  && apt-get install -y -qq --no-install-recommends libcap2-bin >/dev/null \

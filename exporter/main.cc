@@ -30,10 +30,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   ConfigureLog(flags.log_level, flags.log_format);
-  // Before any thread starts, so every thread has them (docs/deployment.md, containers).
-  auto caps = RaisePermittedCapabilities();
-  if (!caps.error.empty()) Log(LogLevel::kWarn, "cannot raise capabilities", {{"err", caps.error}});
-
   // Signals are taken synchronously by sigwait below; every thread inherits this mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -49,6 +45,12 @@ int main(int argc, char** argv) {
     std::cerr << "nf_conntrack_exporter: error: " << built.error << "\n";
     return 2;
   }
+  // Before any thread starts, so every thread inherits the reduced sets.
+  std::vector<std::vector<Capability>> wanted;
+  for (const auto& named : built.set->collectors())
+    wanted.push_back(named.collector->Capabilities());
+  auto caps = KeepOnlyCapabilities(NeededCapabilities(wanted));
+  if (!caps.error.empty()) Log(LogLevel::kWarn, "cannot drop capabilities", {{"err", caps.error}});
   std::vector<CollectorListing> listing;
   for (const auto& entry : entries) {
     listing.push_back({std::string(entry.name), flags.collector_enabled[std::string(entry.name)],
@@ -60,7 +62,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   Log(LogLevel::kInfo, "starting nf_conntrack_exporter",
-      {{"version", kVersion}, {"revision", kRevision}, {"capabilities", caps.effective}});
+      {{"version", kVersion}, {"revision", kRevision}, {"capabilities", caps.held}});
   built.set->Start();
   server.Start();
   server.SetReady(true);

@@ -13,6 +13,8 @@
 #include <map>
 #include <string_view>
 
+#include "collectors/privilege.h"
+
 namespace nfct {
 namespace {
 
@@ -77,7 +79,11 @@ int Dump(mnl_socket* socket, uint16_t subsystem, uint8_t message, DumpContext co
   nfg->version = NFNETLINK_V0;
   nfg->res_id = 0;
   uint32_t seq = nlh->nlmsg_seq;
-  if (mnl_socket_sendto(socket, nlh, nlh->nlmsg_len) < 0) return errno;
+  {
+    // nfnetlink checks CAP_NET_ADMIN on the request, for the sender and the socket's opener.
+    ScopedCapability net_admin(Capability::kNetAdmin);
+    if (mnl_socket_sendto(socket, nlh, nlh->nlmsg_len) < 0) return errno;
+  }
   uint32_t portid = mnl_socket_get_portid(socket);
   while (true) {
     ssize_t n = mnl_socket_recvfrom(socket, buffer, sizeof buffer);
@@ -92,7 +98,11 @@ class NetlinkCpuStatsSource : public CpuStatsSource {
  public:
   StatRead Read() override {
     StatRead result;
-    mnl_socket* socket = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+    mnl_socket* socket = nullptr;
+    {
+      ScopedCapability net_admin(Capability::kNetAdmin);  // the opener is checked too
+      socket = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+    }
     if (socket == nullptr) {
       result.status = Status::Error(std::string("netlink socket: ") + std::strerror(errno));
       return result;

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "collectors/privilege.h"
 #include "collectors/table/table_parser.h"
 
 namespace nfct {
@@ -59,16 +60,23 @@ class NetlinkTableSource : public TableSource {
   DumpOutcome Dump(TableCounts& counts, const std::atomic<bool>& stop) override {
     counts.Reset();
     DumpOutcome outcome;
-    Socket socket(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
-    if (!socket) return {ErrorStatus(errno), 0, false};
+    Socket socket;
+    {
+      // nfnetlink checks CAP_NET_ADMIN on the request, for the sender and for the socket's
+      // opener (netlink_net_capable): effective for the open and the send only, not the recvs.
+      ScopedCapability net_admin(Capability::kNetAdmin);
+      socket.reset(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
+      if (!socket) return {ErrorStatus(errno), 0, false};
+      int fd = mnl_socket_get_fd(socket.get());
+      if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0 ||
+          setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &kPollInterval, sizeof kPollInterval) < 0) {
+        return {ErrorStatus(errno), 0, false};
+      }
+      if (int error = SendRequest(socket.get(), static_cast<uint32_t>(time(nullptr)))) {
+        return {ErrorStatus(error), 0, false};
+      }
+    }
     int fd = mnl_socket_get_fd(socket.get());
-    if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &kPollInterval, sizeof kPollInterval) < 0) {
-      return {ErrorStatus(errno), 0, false};
-    }
-    if (int error = SendRequest(socket.get(), static_cast<uint32_t>(time(nullptr)))) {
-      return {ErrorStatus(error), 0, false};
-    }
     auto last_data = std::chrono::steady_clock::now();
     while (true) {
       if (stop.load(std::memory_order_relaxed)) return {Status::Ok(), outcome.entries, true};
