@@ -1,13 +1,12 @@
-// THE list of collectors. To add one: a folder collectors/<name>/, an entry here, a line in
-// collectors/CMakeLists.txt, fixtures and golden output under tests/.
+// THE list of collectors. To add one: a folder collectors/<name>/ exporting
+// Make<Name>Collector(env, options), an entry here, its sources in collectors/CMakeLists.txt,
+// fixtures and golden output under tests/.
 #include "collectors/all.h"
 
 #include "collectors/kmsg/kmsg_collector.h"
 #include "collectors/stat/stat_collector.h"
-#include "collectors/stat/stat_netlink.h"
 #include "collectors/sysctl/sysctl_collector.h"
 #include "collectors/table/table_collector.h"
-#include "collectors/table/table_dumper.h"
 
 namespace nfct {
 
@@ -17,40 +16,21 @@ const std::vector<CollectorEntry>& AllCollectors() {
        true,
        "Entries, limit, buckets and timeouts from /proc/sys/net/netfilter (no privilege).",
        {},
-       [](const Env& env, const OptionValues&) {
-         return MadeCollector{std::make_unique<SysctlCollector>(env), ""};
-       }},
+       MakeSysctlCollector},
       {"stat",
        true,
        "Per-CPU event counters (drop, early_drop, insert_failed, ...) from "
        "/proc/net/stat/nf_conntrack, or netlink with CAP_NET_ADMIN.",
        {},
-       [](const Env& env, const OptionValues&) {
-         return MadeCollector{std::make_unique<StatCollector>(env, MakeNetlinkCpuStatsSource()),
-                              ""};
-       }},
-      {"kmsg",
-       true,
+       MakeStatCollector},
+      {"kmsg", true,
        "Conntrack lines of the kernel log (table full, expectation table full) from /dev/kmsg, "
        "journald or a syslog file; needs CAP_SYSLOG for /dev/kmsg when kernel.dmesg_restrict=1.",
-       {{"source", "/dev/kmsg",
-         "Kernel log to read: /dev/kmsg, journald, journald:<directory>, or the path of a "
-         "syslog file such as /var/log/kern.log."}},
-       MakeKmsgCollector},
-      {"table",
-       true,
+       KmsgCollectorOptions(), MakeKmsgCollector},
+      {"table", true,
        "What fills the table: entries by protocol and TCP state and the top destination ports, "
        "from a background netlink dump (CAP_NET_ADMIN; see docs/table.md for the cost).",
-       {{"interval", "30s", "How often the background worker dumps the table."},
-        {"max-entries", "500000",
-         "Skip the dump while nf_conntrack_count is above this (0 = no limit)."},
-        {"top-ports", "10", "How many destination ports per protocol get their own series."}},
-       [](const Env& env, const OptionValues& values) {
-         auto parsed = ParseTableOptions(values);
-         if (!parsed.error.empty()) return MadeCollector{nullptr, parsed.error};
-         return MadeCollector{
-             std::make_unique<TableCollector>(env, parsed.options, MakeNetlinkTableSource()), ""};
-       }},
+       TableCollectorOptions(), MakeTableCollector},
   };
   return kAll;
 }

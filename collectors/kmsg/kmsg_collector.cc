@@ -152,9 +152,16 @@ void KmsgCollector::Run() {
   source_->Close();
 }
 
+const std::vector<CollectorOption>& KmsgCollectorOptions() {
+  static const std::vector<CollectorOption> kOptions = {
+      {"source", "/dev/kmsg",
+       "Kernel log to read: /dev/kmsg, journald, journald:<directory>, or the path of a "
+       "syslog file such as /var/log/kern.log."}};
+  return kOptions;
+}
+
 MadeCollector MakeKmsgCollector(const Env& env, const OptionValues& options) {
-  auto it = options.find("source");
-  std::string source = it == options.end() ? "/dev/kmsg" : it->second;
+  std::string source(OptionValue(options, KmsgCollectorOptions()[0]));
   if (source == "journald" || source.starts_with("journald:")) {
     std::filesystem::path directory = source.size() > 9 ? source.substr(9) : "";
     return {std::make_unique<KmsgCollector>(env, source,

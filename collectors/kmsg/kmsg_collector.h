@@ -11,9 +11,9 @@
 #include <string>
 #include <thread>
 
-#include "collectors/all.h"
 #include "collectors/collector.h"
 #include "collectors/env.h"
+#include "collectors/factory.h"
 #include "collectors/kmsg/kmsg_source.h"
 #include "collectors/kmsg/kmsg_tally.h"
 
@@ -60,6 +60,7 @@ class KmsgCollector : public Collector {
 
 // --collector.kmsg.source: "/dev/kmsg" (or another character device), "journald",
 // "journald:<directory>", or the absolute path of a syslog file.
+const std::vector<CollectorOption>& KmsgCollectorOptions();
 MadeCollector MakeKmsgCollector(const Env& env, const OptionValues& options);
 
 }  // namespace nfct

@@ -133,4 +133,8 @@ Status StatCollector::Collect(MetricSink& sink) {
   return Status::Ok();
 }
 
+MadeCollector MakeStatCollector(const Env& env, const OptionValues&) {
+  return {std::make_unique<StatCollector>(env, MakeNetlinkCpuStatsSource()), ""};
+}
+
 }  // namespace nfct

@@ -9,6 +9,7 @@
 
 #include "collectors/collector.h"
 #include "collectors/env.h"
+#include "collectors/factory.h"
 #include "collectors/stat/stat_accumulator.h"
 #include "collectors/stat/stat_netlink.h"
 
@@ -34,5 +35,8 @@ class StatCollector : public Collector {
   std::mutex mutex_;
   StatAccumulator accumulator_;
 };
+
+// The room's factory: no options; the netlink fallback opens its socket per read.
+MadeCollector MakeStatCollector(const Env& env, const OptionValues& options);
 
 }  // namespace nfct

@@ -110,4 +110,8 @@ Status SysctlCollector::CollectTimeouts(MetricSink& sink) const {
   return status;
 }
 
+MadeCollector MakeSysctlCollector(const Env& env, const OptionValues&) {
+  return {std::make_unique<SysctlCollector>(env), ""};
+}
+
 }  // namespace nfct

@@ -4,6 +4,7 @@
 
 #include "collectors/collector.h"
 #include "collectors/env.h"
+#include "collectors/factory.h"
 
 namespace nfct {
 
@@ -19,5 +20,8 @@ class SysctlCollector : public Collector {
   Status CollectTimeouts(MetricSink& sink) const;
   Env env_;
 };
+
+// The room's factory; the collector takes no options.
+MadeCollector MakeSysctlCollector(const Env& env, const OptionValues& options);
 
 }  // namespace nfct

@@ -58,37 +58,43 @@ double Seconds(std::chrono::system_clock::time_point t) {
 
 }  // namespace
 
+const std::vector<CollectorOption>& TableCollectorOptions() {
+  static const std::vector<CollectorOption> kOptions = {
+      {"interval", "30s", "How often the background worker dumps the table."},
+      {"max-entries", "500000",
+       "Skip the dump while nf_conntrack_count is above this (0 = no limit)."},
+      {"top-ports", "10", "How many destination ports per protocol get their own series."}};
+  return kOptions;
+}
+
 ParsedTableOptions ParseTableOptions(const OptionValues& values) {
   ParsedTableOptions parsed;
-  auto get = [&](std::string_view name) {
-    auto it = values.find(name);
-    return it == values.end() ? std::string_view() : std::string_view(it->second);
-  };
-  if (auto text = get("interval"); !text.empty()) {
-    auto interval = ParseDuration(text);
-    if (!interval || interval->count() <= 0) {
-      parsed.error = "--collector.table.interval: must be a duration such as 30s or 2m";
-      return parsed;
-    }
-    parsed.options.interval = *interval;
+  const auto& declared = TableCollectorOptions();
+  auto interval = ParseDuration(OptionValue(values, declared[0]));
+  if (!interval || interval->count() <= 0) {
+    parsed.error = "--collector.table.interval: must be a duration such as 30s or 2m";
+    return parsed;
   }
-  if (auto text = get("max-entries"); !text.empty()) {
-    auto value = ParseWhole(text);
-    if (!value) {
-      parsed.error = "--collector.table.max-entries: must be a whole number (0 = no limit)";
-      return parsed;
-    }
-    parsed.options.max_entries = *value;
+  parsed.options.interval = *interval;
+  auto max_entries = ParseWhole(OptionValue(values, declared[1]));
+  if (!max_entries) {
+    parsed.error = "--collector.table.max-entries: must be a whole number (0 = no limit)";
+    return parsed;
   }
-  if (auto text = get("top-ports"); !text.empty()) {
-    auto value = ParseWhole(text);
-    if (!value || *value > kMaxTopPorts) {
-      parsed.error = "--collector.table.top-ports: must be a whole number from 0 to 1000";
-      return parsed;
-    }
-    parsed.options.top_ports = *value;
+  parsed.options.max_entries = *max_entries;
+  auto top_ports = ParseWhole(OptionValue(values, declared[2]));
+  if (!top_ports || *top_ports > kMaxTopPorts) {
+    parsed.error = "--collector.table.top-ports: must be a whole number from 0 to 1000";
+    return parsed;
   }
+  parsed.options.top_ports = *top_ports;
   return parsed;
+}
+
+MadeCollector MakeTableCollector(const Env& env, const OptionValues& options) {
+  auto parsed = ParseTableOptions(options);
+  if (!parsed.error.empty()) return {nullptr, parsed.error};
+  return {std::make_unique<TableCollector>(env, parsed.options, MakeNetlinkTableSource()), ""};
 }
 
 TableCollector::TableCollector(Env env, TableOptions options, std::unique_ptr<TableSource> source)

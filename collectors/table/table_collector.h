@@ -12,21 +12,25 @@
 #include <optional>
 #include <thread>
 
-#include "collectors/all.h"
 #include "collectors/collector.h"
 #include "collectors/env.h"
+#include "collectors/factory.h"
 #include "collectors/table/table_counts.h"
 #include "collectors/table/table_dumper.h"
 
 namespace nfct {
 
+// Parsed --collector.table.* options; the defaults are those of TableCollectorOptions().
 struct TableOptions {
   std::chrono::milliseconds interval{30000};
-  uint64_t max_entries = 0;  // skip the dump when nf_conntrack_count is above; 0 = no limit
+  uint64_t max_entries = 500000;  // skip the dump when nf_conntrack_count is above; 0 = no limit
   size_t top_ports = 10;
 };
 
-// Parses --collector.table.{interval,max-entries,top-ports}; error names the bad option.
+// --collector.table.{interval,max-entries,top-ports}, declared once with their defaults.
+const std::vector<CollectorOption>& TableCollectorOptions();
+
+// Parses the options (left out = declared default); error names the bad option's flag.
 struct ParsedTableOptions {
   TableOptions options;
   std::string error;
@@ -81,5 +85,8 @@ class TableCollector : public Collector {
   bool skipping_ = false;
   uint64_t skipped_total_ = 0;
 };
+
+// The room's factory: options parsed and validated here, the dump over netlink.
+MadeCollector MakeTableCollector(const Env& env, const OptionValues& options);
 
 }  // namespace nfct

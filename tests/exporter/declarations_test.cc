@@ -22,11 +22,7 @@ std::vector<FamilyDesc> AllDeclared() {
   std::vector<FamilyDesc> all;
   Env env = FixtureEnv("healthy");
   for (const auto& entry : AllCollectors()) {
-    OptionValues defaults;
-    for (const auto& option : entry.options) {
-      defaults[std::string(option.name)] = std::string(option.default_value);
-    }
-    MadeCollector made = entry.make(env, defaults);
+    MadeCollector made = entry.make(env, {});  // every option at its declared default
     EXPECT_TRUE(made.collector) << entry.name << ": " << made.error;
     if (!made.collector) continue;
     for (const auto& desc : made.collector->Families()) all.push_back(desc);
@@ -81,7 +77,7 @@ TEST(Declarations, GoldenFilesCoverExactlyTheDeclaredFamilies) {
 }
 
 TEST(Declarations, ExporterMetricsAreServedAsDeclared) {
-  auto set = FixtureSet("healthy", std::nullopt, /*exporter_metrics=*/true);
+  auto set = FixtureSet("healthy", /*exporter_metrics=*/true);
   std::set<std::string> served;
   for (const auto& family : set->Collect()) served.insert(family.name);
   for (const auto& desc : CollectorSet::OwnFamilies()) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "collectors/all.h"
 #include "collectors/stat/stat_collector.h"
 #include "collectors/sysctl/sysctl_collector.h"
 #include "exporter/collector_set.h"
@@ -34,31 +35,35 @@ inline Env FixtureEnv(const std::string& scenario) {
   return Env{root + "/proc", root + "/sys", FrozenClock()};
 }
 
-// Stands in for ctnetlink: returns a fixed table, or fails the test if it must not be used.
+// Stands in for ctnetlink: returns a fixed table.
 class FakeCpuStats : public CpuStatsSource {
  public:
-  explicit FakeCpuStats(std::optional<StatRead> answer) : answer_(std::move(answer)) {}
-  StatRead Read() override {
-    if (!answer_) {
-      ADD_FAILURE() << "the stat collector used netlink although /proc had its answer";
-      return {{}, Status::Error("netlink must not be used here")};
-    }
-    return *answer_;
-  }
+  explicit FakeCpuStats(StatRead answer) : answer_(std::move(answer)) {}
+  StatRead Read() override { return answer_; }
 
  private:
-  std::optional<StatRead> answer_;
+  StatRead answer_;
 };
 
+// The sysctl and stat collectors over a fixture root, built by the real factories of
+// collectors/all.cc with their default options, as the exporter builds them.
 inline std::unique_ptr<CollectorSet> FixtureSet(const std::string& scenario,
-                                                std::optional<StatRead> netlink = std::nullopt,
                                                 bool exporter_metrics = false) {
+  auto built = BuildCollectorSet(AllCollectors(), {{"sysctl", true}, {"stat", true}}, {},
+                                 FixtureEnv(scenario), exporter_metrics);
+  EXPECT_EQ(built.error, "");
+  return std::move(built.set);
+}
+
+// As FixtureSet, with the stat collector's netlink fallback answering `netlink`.
+inline std::unique_ptr<CollectorSet> FixtureSetWithNetlinkStats(const std::string& scenario,
+                                                                StatRead netlink) {
   Env env = FixtureEnv(scenario);
   std::vector<CollectorSet::Named> collectors;
-  collectors.push_back({"sysctl", std::make_unique<SysctlCollector>(env)});
+  collectors.push_back({"sysctl", MakeSysctlCollector(env, {}).collector});
   collectors.push_back(
       {"stat", std::make_unique<StatCollector>(env, std::make_unique<FakeCpuStats>(netlink))});
-  return std::make_unique<CollectorSet>(std::move(collectors), env.clock, exporter_metrics);
+  return std::make_unique<CollectorSet>(std::move(collectors), env.clock, false);
 }
 
 inline std::string ReadText(const std::string& path) {

@@ -108,18 +108,21 @@ DumpOutcome FillKnown(TableCounts& counts) {
   return {Status::Ok(), 15, false};
 }
 
-TEST(TableOptions, DefaultsFromTheCollectorListAndBadValues) {
+TEST(TableOptions, DefaultsFromTheDeclarationsAndBadValues) {
   OptionValues defaults;
-  for (const auto& entry : AllCollectors()) {
-    if (entry.name != "table") continue;
-    for (const auto& option : entry.options)
-      defaults[std::string(option.name)] = option.default_value;
+  for (const auto& option : TableCollectorOptions())
+    defaults[std::string(option.name)] = option.default_value;
+  for (const OptionValues& values : {defaults, OptionValues{}}) {
+    auto parsed = ParseTableOptions(values);
+    ASSERT_EQ(parsed.error, "");
+    EXPECT_EQ(parsed.options.interval, 30s);
+    EXPECT_EQ(parsed.options.top_ports, 10u);
+    EXPECT_EQ(parsed.options.max_entries, 500000u);
+    // The struct's own defaults are the declared ones.
+    EXPECT_EQ(parsed.options.interval, TableOptions{}.interval);
+    EXPECT_EQ(parsed.options.top_ports, TableOptions{}.top_ports);
+    EXPECT_EQ(parsed.options.max_entries, TableOptions{}.max_entries);
   }
-  auto parsed = ParseTableOptions(defaults);
-  ASSERT_EQ(parsed.error, "");
-  EXPECT_EQ(parsed.options.interval, 30s);
-  EXPECT_EQ(parsed.options.top_ports, 10u);
-  EXPECT_EQ(parsed.options.max_entries, 500000u);
   EXPECT_EQ(ParseTableOptions({{"interval", "2m"}}).options.interval, 120s);
   EXPECT_EQ(ParseTableOptions({{"max-entries", "0"}}).options.max_entries, 0u);
   const std::pair<const char*, const char*> kBad[] = {
@@ -130,6 +133,9 @@ TEST(TableOptions, DefaultsFromTheCollectorListAndBadValues) {
     auto bad = ParseTableOptions({{name, value}});
     EXPECT_NE(bad.error.find(std::string("--collector.table.") + name), std::string::npos)
         << name << "=" << value;
+    auto made = MakeTableCollector(Env{}, {{name, value}});
+    EXPECT_FALSE(made.collector) << name << "=" << value;
+    EXPECT_EQ(made.error, bad.error);
   }
 }
 
