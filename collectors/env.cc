@@ -35,17 +35,44 @@ FileRead ReadFile(const std::filesystem::path& path, size_t max_bytes) {
   return result;
 }
 
+namespace {
+
+enum class ErrnoKind { kMissing, kDenied, kOther };
+
+// The one place that decides what an errno means for a collector.
+ErrnoKind Classify(int error) {
+  if (error == ENOENT || error == ENOTDIR) return ErrnoKind::kMissing;
+  if (error == EACCES || error == EPERM) return ErrnoKind::kDenied;
+  return ErrnoKind::kOther;
+}
+
+}  // namespace
+
 Status StatusFromErrno(int error, const std::filesystem::path& path,
                        std::string_view what_if_missing, std::string_view capability) {
-  if (error == ENOENT || error == ENOTDIR) {
-    return Status::Unavailable(std::string(what_if_missing) + " (" + path.string() +
-                               " does not exist)");
-  }
-  if (error == EACCES || error == EPERM) {
-    return Status::Unavailable("permission denied reading " + path.string() + ": needs " +
-                               std::string(capability));
+  switch (Classify(error)) {
+    case ErrnoKind::kMissing:
+      return Status::Unavailable(std::string(what_if_missing) + " (" + path.string() +
+                                 " does not exist)");
+    case ErrnoKind::kDenied:
+      return Status::Unavailable("permission denied reading " + path.string() + ": needs " +
+                                 std::string(capability));
+    case ErrnoKind::kOther:
+      break;
   }
   return Status::Error("reading " + path.string() + ": " + std::strerror(error));
+}
+
+Status StatusFromNetlinkErrno(int error, std::string_view subject) {
+  switch (Classify(error)) {
+    case ErrnoKind::kMissing:
+      return Status::Unavailable(std::string(subject) + ": " + std::strerror(error));
+    case ErrnoKind::kDenied:
+      return Status::Unavailable(std::string(subject) + " need CAP_NET_ADMIN");
+    case ErrnoKind::kOther:
+      break;
+  }
+  return Status::Error(std::string(subject) + ": " + std::strerror(error));
 }
 
 }  // namespace nfct

@@ -1,6 +1,6 @@
 // The seam between collectors and the machine: where procfs and sysfs are mounted, how a kernel
-// file is read, and what time it is. Tests point it at a fixture root and inject a clock.
-// Immutable after construction; safe to share between threads.
+// file is read, which netns netlink talks to, and what time it is. Tests point it at a fixture root
+// and inject a clock. Immutable after construction; safe to share between threads.
 #pragma once
 
 #include <chrono>
@@ -27,6 +27,9 @@ FileRead ReadFile(const std::filesystem::path& path, size_t max_bytes = 1 << 20)
 // EACCES/EPERM → Unavailable(naming the capability), anything else → Error with the path.
 Status StatusFromErrno(int error, const std::filesystem::path& path,
                        std::string_view what_if_missing, std::string_view capability);
+// The same edge for a netlink request: `subject` names it ("netlink conntrack dumps"); every
+// nfnetlink request needs CAP_NET_ADMIN.
+Status StatusFromNetlinkErrno(int error, std::string_view subject);
 
 struct Clock {
   std::function<std::chrono::system_clock::time_point()> wall = [] {
@@ -41,6 +44,9 @@ struct Env {
   std::filesystem::path procfs = "/proc";
   std::filesystem::path sysfs = "/sys";
   Clock clock;
+  // The network namespace netlink requests go to: empty for the exporter's own, else a netns
+  // file such as /proc/<pid>/ns/net or /run/netns/<name> (collectors/netlink.h).
+  std::filesystem::path netns;
 
   std::filesystem::path Proc(std::string_view relative) const { return procfs / relative; }
   std::filesystem::path Sys(std::string_view relative) const { return sysfs / relative; }

@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_packages=(
   cmake g++ make pkg-config git ca-certificates
-  prometheus-cpp-dev libnetfilter-conntrack-dev libmnl-dev libcpp-httplib-dev
+  prometheus-cpp-dev libmnl-dev libcpp-httplib-dev
   libsystemd-dev                      # the kmsg collector's journald source (optional at build)
 )
 package_packages=(

@@ -134,7 +134,7 @@ Status StatCollector::Collect(MetricSink& sink) {
 }
 
 MadeCollector MakeStatCollector(const Env& env, const OptionValues&) {
-  return {std::make_unique<StatCollector>(env, MakeNetlinkCpuStatsSource()), ""};
+  return {std::make_unique<StatCollector>(env, MakeNetlinkCpuStatsSource(env.netns)), ""};
 }
 
 }  // namespace nfct

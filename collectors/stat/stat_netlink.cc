@@ -4,16 +4,12 @@
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
-#include <unistd.h>
 
 #include <array>
-#include <cerrno>
-#include <cstring>
-#include <ctime>
 #include <map>
 #include <string_view>
 
-#include "collectors/privilege.h"
+#include "collectors/netlink.h"
 
 namespace nfct {
 namespace {
@@ -67,69 +63,28 @@ int OnMessage(const nlmsghdr* nlh, void* data) {
   return MNL_CB_OK;
 }
 
-// Runs one dump request; returns 0 or an errno.
-int Dump(mnl_socket* socket, uint16_t subsystem, uint8_t message, DumpContext context) {
-  alignas(nlmsghdr) char buffer[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer);
-  nlh->nlmsg_type = static_cast<uint16_t>(subsystem << 8 | message);
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  nlh->nlmsg_seq = static_cast<uint32_t>(time(nullptr));
-  auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
-  nfg->nfgen_family = AF_UNSPEC;
-  nfg->version = NFNETLINK_V0;
-  nfg->res_id = 0;
-  uint32_t seq = nlh->nlmsg_seq;
-  {
-    // nfnetlink checks CAP_NET_ADMIN on the request, for the sender and the socket's opener.
-    ScopedCapability net_admin(Capability::kNetAdmin);
-    if (mnl_socket_sendto(socket, nlh, nlh->nlmsg_len) < 0) return errno;
-  }
-  uint32_t portid = mnl_socket_get_portid(socket);
-  while (true) {
-    ssize_t n = mnl_socket_recvfrom(socket, buffer, sizeof buffer);
-    if (n < 0) return errno;
-    int rc = mnl_cb_run(buffer, static_cast<size_t>(n), seq, portid, OnMessage, &context);
-    if (rc == MNL_CB_ERROR) return errno ? errno : EPROTO;
-    if (rc == MNL_CB_STOP) return 0;
-  }
-}
-
 class NetlinkCpuStatsSource : public CpuStatsSource {
  public:
+  explicit NetlinkCpuStatsSource(std::filesystem::path netns) : netns_(std::move(netns)) {}
+
   StatRead Read() override {
     StatRead result;
-    mnl_socket* socket = nullptr;
-    {
-      ScopedCapability net_admin(Capability::kNetAdmin);  // the opener is checked too
-      socket = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-    }
-    if (socket == nullptr) {
-      result.status = Status::Error(std::string("netlink socket: ") + std::strerror(errno));
+    NetlinkOpen opened = NetlinkSocket::Open(netns_, "netlink conntrack stats");
+    if (!opened.socket) {
+      result.status = std::move(opened.status);
       return result;
     }
     PerCpu per_cpu;
-    int error = 0;
-    if (mnl_socket_bind(socket, 0, MNL_SOCKET_AUTOPID) < 0) {
-      error = errno;
-    } else {
-      error = Dump(socket, NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS_CPU,
-                   {&per_cpu, kCtAttributes.data(), kCtAttributes.size()});
-      // Expectation counters are optional: an old kernel without them still has the rest.
-      if (error == 0) {
-        Dump(socket, NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_GET_STATS_CPU,
-             {&per_cpu, kExpAttributes.data(), kExpAttributes.size()});
-      }
-    }
-    mnl_socket_close(socket);
-    if (error == EPERM || error == EACCES) {
-      result.status = Status::Unavailable("netlink conntrack stats need CAP_NET_ADMIN");
-      return result;
-    }
+    DumpContext ct{&per_cpu, kCtAttributes.data(), kCtAttributes.size()};
+    int error =
+        opened.socket->Dump(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS_CPU, OnMessage, &ct);
     if (error != 0) {
-      result.status =
-          Status::Error(std::string("netlink conntrack stats: ") + std::strerror(error));
+      result.status = opened.socket->StatusFor(error);
       return result;
     }
+    // Expectation counters are optional: an old kernel without them still has the rest.
+    DumpContext exp{&per_cpu, kExpAttributes.data(), kExpAttributes.size()};
+    opened.socket->Dump(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_GET_STATS_CPU, OnMessage, &exp);
     if (per_cpu.empty()) {
       result.status = Status::Error("netlink conntrack stats: empty reply");
       return result;
@@ -149,12 +104,15 @@ class NetlinkCpuStatsSource : public CpuStatsSource {
     }
     return result;
   }
+
+ private:
+  const std::filesystem::path netns_;
 };
 
 }  // namespace
 
-std::unique_ptr<CpuStatsSource> MakeNetlinkCpuStatsSource() {
-  return std::make_unique<NetlinkCpuStatsSource>();
+std::unique_ptr<CpuStatsSource> MakeNetlinkCpuStatsSource(std::filesystem::path netns) {
+  return std::make_unique<NetlinkCpuStatsSource>(std::move(netns));
 }
 
 }  // namespace nfct

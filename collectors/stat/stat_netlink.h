@@ -1,9 +1,10 @@
 // Reads the per-CPU conntrack counters over ctnetlink (IPCTNL_MSG_CT_GET_STATS_CPU and
 // IPCTNL_MSG_EXP_GET_STATS_CPU), for kernels built without CONFIG_NF_CONNTRACK_PROCFS.
-// Needs CAP_NET_ADMIN. Sees only the netns of the calling thread. One socket per call:
-// thread safe by having no shared state.
+// Needs CAP_NET_ADMIN. Sees only the netns it was made for (collectors/netlink.h). One socket
+// per call: thread safe by having no shared state.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 
 #include "collectors/collector.h"
@@ -22,6 +23,7 @@ class CpuStatsSource {
   virtual StatRead Read() = 0;
 };
 
-std::unique_ptr<CpuStatsSource> MakeNetlinkCpuStatsSource();
+// `netns`: a netns file to read, or empty for the exporter's own network namespace.
+std::unique_ptr<CpuStatsSource> MakeNetlinkCpuStatsSource(std::filesystem::path netns = {});
 
 }  // namespace nfct

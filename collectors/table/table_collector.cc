@@ -94,7 +94,8 @@ ParsedTableOptions ParseTableOptions(const OptionValues& values) {
 MadeCollector MakeTableCollector(const Env& env, const OptionValues& options) {
   auto parsed = ParseTableOptions(options);
   if (!parsed.error.empty()) return {nullptr, parsed.error};
-  return {std::make_unique<TableCollector>(env, parsed.options, MakeNetlinkTableSource()), ""};
+  return {std::make_unique<TableCollector>(env, parsed.options, MakeNetlinkTableSource(env.netns)),
+          ""};
 }
 
 TableCollector::TableCollector(Env env, TableOptions options, std::unique_ptr<TableSource> source)

@@ -1,10 +1,11 @@
 // The source of table dumps: TableSource is the seam the collector's worker calls; the netlink
 // implementation sends IPCTNL_MSG_CT_GET with NLM_F_DUMP (AF_UNSPEC: IPv4 and IPv6) and streams
-// each recv() buffer through the decoder. Needs CAP_NET_ADMIN. Sees only the netns of the thread
-// that calls Dump(). One Dump() at a time per instance (the worker thread's): not thread safe.
+// each recv() buffer through the decoder. Needs CAP_NET_ADMIN. Sees only the netns it was made
+// for (collectors/netlink.h). One Dump() at a time per instance (the worker's): not thread safe.
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
 
 #include "collectors/collector.h"
@@ -28,6 +29,7 @@ class TableSource {
   virtual DumpOutcome Dump(TableCounts& counts, const std::atomic<bool>& stop) = 0;
 };
 
-std::unique_ptr<TableSource> MakeNetlinkTableSource();
+// `netns`: a netns file to dump, or empty for the exporter's own network namespace.
+std::unique_ptr<TableSource> MakeNetlinkTableSource(std::filesystem::path netns = {});
 
 }  // namespace nfct

@@ -35,5 +35,16 @@ TEST(StatusFromErrno, MapsEachErrnoToOneKindOfStatus) {
   EXPECT_EQ(big.reason(), "reading /proc/net/stat/nf_conntrack: File too large");
 }
 
+TEST(StatusFromNetlinkErrno, MapsThroughTheSameEdge) {
+  Status denied = StatusFromNetlinkErrno(EPERM, "netlink conntrack stats");
+  EXPECT_EQ(denied.code(), Status::Code::kUnavailable);
+  EXPECT_EQ(denied.reason(), "netlink conntrack stats need CAP_NET_ADMIN");
+  Status missing = StatusFromNetlinkErrno(ENOENT, "netlink conntrack dumps");
+  EXPECT_EQ(missing.code(), Status::Code::kUnavailable);
+  Status other = StatusFromNetlinkErrno(ENOBUFS, "netlink conntrack dumps");
+  EXPECT_EQ(other.code(), Status::Code::kError);
+  EXPECT_EQ(other.reason(), "netlink conntrack dumps: No buffer space available");
+}
+
 }  // namespace
 }  // namespace nfct

@@ -1,0 +1,64 @@
+// The one ctnetlink socket of the collectors: opened in a chosen network namespace, bound,
+// closed on every path; dump requests built and run here; errno mapped to a Status through the
+// errno edge of collectors/env.h. Used by stat's netlink fallback and the table dumper. Every
+// request needs CAP_NET_ADMIN, raised here only around the socket's creation and each send
+// (collectors/privilege.h). A socket belongs to one thread at a time (not thread safe).
+#pragma once
+
+#include <libmnl/libmnl.h>
+#include <sys/time.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "collectors/collector.h"
+
+namespace nfct {
+
+class NetlinkSocket;
+
+// A socket, or why there is none (status not Ok).
+struct NetlinkOpen {
+  std::unique_ptr<NetlinkSocket> socket;
+  Status status = Status::Ok();
+};
+
+class NetlinkSocket {
+ public:
+  // Opens and binds a NETLINK_NETFILTER socket. `netns` empty: the network namespace of the
+  // calling thread. Otherwise a netns file (/proc/<pid>/ns/net, /run/netns/<name>): a
+  // short-lived thread setns()es into it and creates the socket there, so the caller's own
+  // netns never changes; the socket keeps that netns for its life. Entering another netns needs
+  // CAP_SYS_ADMIN. `subject` names the requests in every Status ("netlink conntrack dumps").
+  static NetlinkOpen Open(const std::filesystem::path& netns, std::string_view subject);
+
+  ~NetlinkSocket();
+  NetlinkSocket(const NetlinkSocket&) = delete;
+  NetlinkSocket& operator=(const NetlinkSocket&) = delete;
+
+  // Sends an nfnetlink dump request for (subsystem, message), family AF_UNSPEC (AF_INET would
+  // dump IPv4 only). Returns 0 or an errno.
+  int SendDumpRequest(uint16_t subsystem, uint8_t message);
+
+  // Sends the request and runs `callback` on every reply until NLMSG_DONE: for dumps small
+  // enough to read in one go (stats). Returns 0 or an errno.
+  int Dump(uint16_t subsystem, uint8_t message, mnl_cb_t callback, void* data);
+
+  // One recv(): the byte count, or -errno (-EAGAIN after the receive timeout).
+  ssize_t Receive(char* buffer, size_t size);
+  int SetReceiveTimeout(timeval timeout);  // 0 or an errno
+
+  // The errno edge for this socket's requests: EPERM/EACCES → Unavailable(CAP_NET_ADMIN).
+  Status StatusFor(int error) const;
+
+ private:
+  NetlinkSocket(mnl_socket* socket, std::string_view subject);
+  mnl_socket* socket_;
+  std::string subject_;
+  uint32_t seq_ = 0;
+};
+
+}  // namespace nfct
