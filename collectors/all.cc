@@ -4,6 +4,7 @@
 #include "collectors/all.h"
 
 #include "collectors/kmsg/kmsg_collector.h"
+#include "collectors/netns/netns_collector.h"
 #include "collectors/stat/stat_collector.h"
 #include "collectors/sysctl/sysctl_collector.h"
 #include "collectors/table/table_collector.h"
@@ -31,6 +32,11 @@ const std::vector<CollectorEntry>& AllCollectors() {
        "What fills the table: entries by protocol and TCP state and the top destination ports, "
        "from a background netlink dump (CAP_NET_ADMIN; see docs/table.md for the cost).",
        TableCollectorOptions(), MakeTableCollector},
+      {"netns", true,
+       "Every network namespace's own entries and drop counters, labelled with its inode, ip "
+       "netns name, pod UID and container ID, from a background walk of /proc (see "
+       "docs/netns.md for the privileges and the cost).",
+       NetnsCollectorOptions(), MakeNetnsCollector},
   };
   return kAll;
 }

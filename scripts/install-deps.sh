@@ -8,7 +8,9 @@ set -euo pipefail
 build_packages=(
   cmake g++ make pkg-config git ca-certificates
   prometheus-cpp-dev libmnl-dev libcpp-httplib-dev
-  libsystemd-dev                      # the kmsg collector's journald source (optional at build)
+  libsystemd-dev                      # kmsg's journald source, --web.systemd-socket (optional)
+  libyaml-cpp-dev libcrypt-dev        # --web.config.file: YAML, bcrypt (libxcrypt)
+  libmicrohttpd-dev libgnutls28-dev   # the HTTP server and its TLS
 )
 package_packages=(
   dpkg-dev file                       # cpack -G DEB: dpkg-shlibdeps finds the Depends

@@ -1,11 +1,14 @@
 #include "collectors/stat/stat_accumulator.h"
 
+#include "collectors/stat/stat_counters.h"
+
 namespace nfct {
 
-const std::map<std::string, uint64_t>& StatAccumulator::Update(const StatTable& table) {
+const std::map<std::string, uint64_t, std::less<>>& StatAccumulator::Update(
+    const StatTable& table) {
   for (size_t c = 0; c < table.columns.size(); ++c) {
     // "entries" is the namespace total repeated on every row, not a per-CPU counter.
-    if (StatCounterName(table.columns[c]).empty()) continue;
+    if (FindStatCounter(table.columns[c]) == nullptr) continue;
     Column& column = columns_[table.columns[c]];
     for (size_t cpu = 0; cpu < table.rows.size(); ++cpu) {
       uint32_t raw = table.rows[cpu][c];

@@ -16,7 +16,7 @@ class StatAccumulator {
  public:
   // Folds one reading in and returns the total of every counter column by kernel column name.
   // The first reading sets each total to the plain sum of its CPUs.
-  const std::map<std::string, uint64_t>& Update(const StatTable& table);
+  const std::map<std::string, uint64_t, std::less<>>& Update(const StatTable& table);
 
  private:
   struct Column {
@@ -24,7 +24,7 @@ class StatAccumulator {
     uint64_t total = 0;
   };
   std::map<std::string, Column> columns_;
-  std::map<std::string, uint64_t> totals_;
+  std::map<std::string, uint64_t, std::less<>> totals_;
 };
 
 }  // namespace nfct

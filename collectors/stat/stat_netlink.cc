@@ -22,7 +22,7 @@ class NetlinkCpuStatsSource : public CpuStatsSource {
       return result;
     }
     CpuStatValues per_cpu;
-    CpuStatsDecoder ct{&per_cpu, CpuStatsKind::kConntrack};
+    CpuStatsDecoder ct{&per_cpu, StatDump::kConntrack};
     int error = opened.socket->Dump(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS_CPU,
                                     DecodeCpuStatsMessage, &ct);
     if (error != 0) {
@@ -30,7 +30,7 @@ class NetlinkCpuStatsSource : public CpuStatsSource {
       return result;
     }
     // Expectation counters are optional: an old kernel without them still has the rest.
-    CpuStatsDecoder exp{&per_cpu, CpuStatsKind::kExpectation};
+    CpuStatsDecoder exp{&per_cpu, StatDump::kExpectation};
     opened.socket->Dump(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_GET_STATS_CPU,
                         DecodeCpuStatsMessage, &exp);
     if (per_cpu.empty()) {

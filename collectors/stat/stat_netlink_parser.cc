@@ -2,46 +2,10 @@
 
 #include <arpa/inet.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <linux/netfilter/nfnetlink_conntrack.h>
 
-#include <array>
 #include <cerrno>
-#include <utility>
 
 namespace nfct {
-namespace {
-
-// Netlink attribute → the /proc column it mirrors; one vocabulary for both sources.
-constexpr std::array<std::pair<int, std::string_view>, 10> kCtAttributes = {{
-    {CTA_STATS_FOUND, "found"},
-    {CTA_STATS_INVALID, "invalid"},
-    {CTA_STATS_INSERT, "insert"},
-    {CTA_STATS_INSERT_FAILED, "insert_failed"},
-    {CTA_STATS_DROP, "drop"},
-    {CTA_STATS_EARLY_DROP, "early_drop"},
-    {CTA_STATS_ERROR, "icmp_error"},
-    {CTA_STATS_SEARCH_RESTART, "search_restart"},
-    {CTA_STATS_CLASH_RESOLVE, "clashres"},
-    {CTA_STATS_CHAIN_TOOLONG, "chainlength"},
-}};
-constexpr std::array<std::pair<int, std::string_view>, 3> kExpAttributes = {{
-    {CTA_STATS_EXP_NEW, "expect_new"},
-    {CTA_STATS_EXP_CREATE, "expect_create"},
-    {CTA_STATS_EXP_DELETE, "expect_delete"},
-}};
-
-std::string_view ColumnOf(CpuStatsKind kind, int type) {
-  if (kind == CpuStatsKind::kConntrack) {
-    for (const auto& [attribute, column] : kCtAttributes)
-      if (attribute == type) return column;
-  } else {
-    for (const auto& [attribute, column] : kExpAttributes)
-      if (attribute == type) return column;
-  }
-  return {};
-}
-
-}  // namespace
 
 int DecodeCpuStatsMessage(const nlmsghdr* nlh, void* data) {
   auto* decoder = static_cast<CpuStatsDecoder*>(data);
@@ -58,8 +22,13 @@ int DecodeCpuStatsMessage(const nlmsghdr* nlh, void* data) {
        mnl_attr_ok(attr, static_cast<int>(end - reinterpret_cast<const char*>(attr)));
        attr = static_cast<const nlattr*>(mnl_attr_next(attr))) {
     if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0) continue;
-    std::string_view column = ColumnOf(decoder->kind, mnl_attr_get_type(attr));
-    if (!column.empty()) values[column] = ntohl(mnl_attr_get_u32(attr));
+    int type = mnl_attr_get_type(attr);
+    // Columns use the /proc header vocabulary: one table for both sources.
+    for (const auto& counter : StatCounters()) {
+      if (counter.dump == decoder->dump && counter.attribute == type) {
+        values[counter.column] = ntohl(mnl_attr_get_u32(attr));
+      }
+    }
   }
   return MNL_CB_OK;
 }

@@ -10,6 +10,7 @@
 #include <map>
 #include <string_view>
 
+#include "collectors/stat/stat_counters.h"
 #include "collectors/stat/stat_parser.h"
 
 namespace nfct {
@@ -17,11 +18,10 @@ namespace nfct {
 // cpu → column → value, filled across both dumps.
 using CpuStatValues = std::map<uint16_t, std::map<std::string_view, uint32_t>>;
 
-enum class CpuStatsKind { kConntrack, kExpectation };
-
 struct CpuStatsDecoder {
   CpuStatValues* values;
-  CpuStatsKind kind;
+  StatDump
+      dump;  // which dump's replies these are: its attributes (collectors/stat/stat_counters.h)
 };
 
 // An mnl_cb_t for mnl_cb_run: adds one reply message's values; `data` is a CpuStatsDecoder*.

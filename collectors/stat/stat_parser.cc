@@ -1,8 +1,5 @@
 #include "collectors/stat/stat_parser.h"
 
-#include <array>
-#include <utility>
-
 #include "collectors/text.h"
 
 namespace nfct {
@@ -73,33 +70,6 @@ std::variant<StatTable, StatParseError> ParseStatTable(std::string_view text) {
   if (table.columns.empty()) return StatParseError{"empty file"};
   if (table.rows.empty()) return StatParseError{"no CPU rows after the header"};
   return table;
-}
-
-std::string_view StatCounterName(std::string_view column) {
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 18> kNames = {{
-      {"searched", "searched"},
-      {"found", "found"},
-      {"new", "new"},
-      {"invalid", "invalid"},
-      {"ignore", "ignore"},
-      {"delete", "delete"},
-      {"delete_list", "delete_list"},
-      {"insert", "insert"},
-      {"insert_failed", "insert_failed"},
-      {"drop", "drop"},
-      {"early_drop", "early_drop"},
-      {"icmp_error", "icmp_error"},
-      {"expect_new", "expect_new"},
-      {"expect_create", "expect_create"},
-      {"expect_delete", "expect_delete"},
-      {"search_restart", "search_restart"},
-      {"clashres", "clash_resolve"},    // 5.10+: replaced "searched"
-      {"chainlength", "chaintoolong"},  // 5.15+: replaced "delete_list", counts chaintoolong
-  }};
-  for (const auto& [kernel, metric] : kNames) {
-    if (kernel == column) return metric;
-  }
-  return {};
 }
 
 }  // namespace nfct

@@ -26,8 +26,4 @@ struct StatParseError {
 
 std::variant<StatTable, StatParseError> ParseStatTable(std::string_view text);
 
-// The metric name part (nf_conntrack_stat_<name>_total) of a kernel column or netlink counter,
-// or "" for a column that is not a per-CPU event counter ("entries") or is unknown.
-std::string_view StatCounterName(std::string_view column);
-
 }  // namespace nfct

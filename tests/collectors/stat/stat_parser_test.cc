@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "collectors/stat/stat_counters.h"
+
 namespace nfct {
 namespace {
 
@@ -95,12 +99,27 @@ TEST(ParseStatTable, SurvivesAHugeTable) {
   EXPECT_EQ(MustParse(text).rows.size(), 100000u);
 }
 
-TEST(StatCounterName, MapsRenamedColumns) {
-  EXPECT_EQ(StatCounterName("clashres"), "clash_resolve");
-  EXPECT_EQ(StatCounterName("chainlength"), "chaintoolong");
-  EXPECT_EQ(StatCounterName("drop"), "drop");
-  EXPECT_EQ(StatCounterName("entries"), "");  // never summed
-  EXPECT_EQ(StatCounterName("future_column"), "");
+TEST(StatCounters, MapRenamedColumnsToTheirMetric) {
+  EXPECT_EQ(FindStatCounter("clashres")->family.name, "nf_conntrack_stat_clash_resolve_total");
+  EXPECT_EQ(FindStatCounter("chainlength")->family.name, "nf_conntrack_stat_chaintoolong_total");
+  EXPECT_EQ(FindStatCounter("drop")->family.name, "nf_conntrack_stat_drop_total");
+  EXPECT_EQ(FindStatCounter("entries"), nullptr);  // never summed
+  EXPECT_EQ(FindStatCounter("future_column"), nullptr);
+}
+
+TEST(StatCounters, EachColumnAndEachNetlinkAttributeOnce) {
+  std::set<std::string_view> columns;
+  std::set<std::pair<StatDump, int>> attributes;
+  for (const auto& counter : StatCounters()) {
+    EXPECT_TRUE(columns.insert(counter.column).second) << counter.column;
+    if (counter.dump == StatDump::kNone) {
+      EXPECT_EQ(counter.attribute, 0) << counter.column;
+      continue;
+    }
+    EXPECT_GT(counter.attribute, 0) << counter.column;
+    EXPECT_TRUE(attributes.insert({counter.dump, counter.attribute}).second) << counter.column;
+  }
+  EXPECT_EQ(attributes.size(), 13u);  // 10 CTA_STATS_* and 3 CTA_STATS_EXP_* on 6.x
 }
 
 }  // namespace

@@ -1,0 +1,265 @@
+#include "collectors/netns/netns_collector.h"
+
+#include "collectors/duration.h"
+#include "collectors/log.h"
+#include "collectors/sysctl/sysctl_parser.h"
+
+namespace nfct {
+namespace {
+
+using prometheus::MetricType;
+
+const std::vector<std::string_view> kNetnsLabels = {"netns", "netns_name", "pod_uid",
+                                                    "container_id"};
+
+const FamilyDesc kEntries{
+    "nf_conntrack_netns_entries", MetricType::Gauge,
+    "Conntrack entries in each network namespace's own table (its nf_conntrack_count), checked "
+    "against the global limit on its own; the namespaces beyond the top N are summed as "
+    "netns=\"other\".",
+    kNetnsLabels};
+// In the order of NetnsCollector::Series::counters.
+const std::array<std::string_view, 3> kCounterColumns = {"drop", "early_drop", "insert_failed"};
+const std::array<FamilyDesc, 3> kCounterFamilies = {{
+    {"nf_conntrack_netns_stat_drop_total", MetricType::Counter,
+     "Packets a network namespace dropped because no conntrack entry could be made (its table "
+     "full among others), summed over CPUs.",
+     kNetnsLabels},
+    {"nf_conntrack_netns_stat_early_drop_total", MetricType::Counter,
+     "Entries a network namespace evicted to make room for new ones because its table was at "
+     "the limit, summed over CPUs.",
+     kNetnsLabels},
+    {"nf_conntrack_netns_stat_insert_failed_total", MetricType::Counter,
+     "Entries a network namespace could not insert because an equal entry was already present, "
+     "summed over CPUs.",
+     kNetnsLabels},
+}};
+const FamilyDesc kNamespaces{"nf_conntrack_netns_namespaces",
+                             MetricType::Gauge,
+                             "Network namespaces seen in the last walk, held by a process or "
+                             "bind-mounted, read or not.",
+                             {}};
+const FamilyDesc kUnread{"nf_conntrack_netns_unread_namespaces",
+                         MetricType::Gauge,
+                         "Network namespaces seen in the last walk whose table could not be read "
+                         "(entering a bind-mounted one needs CAP_SYS_ADMIN).",
+                         {}};
+const FamilyDesc kUnreadable{"nf_conntrack_netns_unreadable_processes",
+                             MetricType::Gauge,
+                             "Processes whose network namespace could not be identified in the "
+                             "last walk (another user's /proc/<pid>/ns/net needs CAP_SYS_PTRACE).",
+                             {}};
+const FamilyDesc kDuration{"nf_conntrack_netns_walk_duration_seconds",
+                           MetricType::Gauge,
+                           "Time the last walk over every network namespace took.",
+                           {}};
+const FamilyDesc kTimestamp{"nf_conntrack_netns_walk_timestamp_seconds",
+                            MetricType::Gauge,
+                            "Unix time at which the last walk finished; the snapshot's age is "
+                            "time() minus this.",
+                            {}};
+
+constexpr size_t kMaxTop = 100000;
+
+double Seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+const std::vector<CollectorOption>& NetnsCollectorOptions() {
+  static const std::vector<CollectorOption> kOptions = {
+      {"interval", "30s", "How often the background worker walks every network namespace."},
+      {"top", "50",
+       "How many of the fullest namespaces get series of their own; the rest are summed as "
+       "netns=\"other\"."}};
+  return kOptions;
+}
+
+ParsedNetnsOptions ParseNetnsOptions(const OptionValues& values) {
+  ParsedNetnsOptions parsed;
+  const auto& declared = NetnsCollectorOptions();
+  auto interval = ParseDuration(OptionValue(values, declared[0]));
+  if (!interval || interval->count() <= 0) {
+    parsed.error = "--collector.netns.interval: must be a duration such as 30s or 2m";
+    return parsed;
+  }
+  parsed.options.interval = *interval;
+  std::string_view top_text = OptionValue(values, declared[1]);
+  auto top = ParseSysctlNumber(top_text);
+  // ParseSysctlNumber allows a trailing newline, a flag must not.
+  if (!top || *top > kMaxTop || top_text.back() < '0' || top_text.back() > '9') {
+    parsed.error = "--collector.netns.top: must be a whole number from 0 to 100000";
+    return parsed;
+  }
+  parsed.options.top = *top;
+  return parsed;
+}
+
+MadeCollector MakeNetnsCollector(const Env& env, const OptionValues& values) {
+  auto parsed = ParseNetnsOptions(values);
+  if (!parsed.error.empty()) return MadeCollector{nullptr, parsed.error};
+  return MadeCollector{
+      std::make_unique<NetnsCollector>(env, parsed.options, MakeSetnsEnterer(env.procfs)), ""};
+}
+
+NetnsCollector::NetnsCollector(Env env, NetnsOptions options, std::unique_ptr<NetnsEnterer> enterer)
+    : env_(std::move(env)), options_(options), enterer_(std::move(enterer)) {}
+
+NetnsCollector::~NetnsCollector() { Stop(); }
+
+const std::vector<FamilyDesc>& NetnsCollector::Families() const {
+  static const std::vector<FamilyDesc> kFamilies = {
+      kEntries, kCounterFamilies[0], kCounterFamilies[1], kCounterFamilies[2], kNamespaces,
+      kUnread,  kUnreadable,         kDuration,           kTimestamp};
+  return kFamilies;
+}
+
+std::vector<std::string> NetnsCollector::Sources() const {
+  return {env_.Proc("<pid>/ns/net").string(), env_.Proc("<pid>/net/stat/nf_conntrack").string(),
+          env_.Proc("<pid>/cgroup").string(), env_.Proc("self/mountinfo").string(),
+          "setns() into bind mounts under /run/netns (CAP_SYS_ADMIN)"};
+}
+
+void NetnsCollector::Start() {
+  std::lock_guard lock(mutex_);
+  if (worker_.joinable()) return;
+  stopping_ = false;
+  worker_ = std::thread([this] { Loop(); });
+}
+
+void NetnsCollector::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void NetnsCollector::Loop() {
+  auto next = std::chrono::steady_clock::now();
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_until(lock, next, [this] { return stopping_; })) {
+    lock.unlock();
+    auto started = std::chrono::steady_clock::now();
+    RunOnce();
+    lock.lock();
+    // A walk longer than the interval skips slots instead of running back to back.
+    next = started + options_.interval;
+    for (auto now = std::chrono::steady_clock::now(); next <= now;) next += options_.interval;
+  }
+}
+
+void NetnsCollector::RunOnce() {
+  auto begin = env_.clock.steady();
+  NetnsWalk walk = WalkNetns(env_, *enterer_);
+  if (!walk.status.ok()) {
+    Publish(std::move(walk.status), std::nullopt, 0, 0, "");
+    return;
+  }
+  Snapshot snapshot = Summarise(walk);
+  snapshot.duration_seconds = std::chrono::duration<double>(env_.clock.steady() - begin).count();
+  snapshot.timestamp_seconds = Seconds(env_.clock.wall());
+  std::string reason;
+  for (const auto& info : walk.namespaces) {
+    if (!info.read) {
+      reason = info.unread_reason;
+      break;
+    }
+  }
+  size_t unread = snapshot.unread;
+  uint64_t unreadable = snapshot.unreadable_processes;
+  Publish(Status::Ok(), std::move(snapshot), unread, unreadable, reason);
+}
+
+NetnsCollector::Snapshot NetnsCollector::Summarise(const NetnsWalk& walk) {
+  Snapshot snapshot;
+  snapshot.namespaces = walk.namespaces.size();
+  snapshot.unread = walk.Unread();
+  snapshot.unreadable_processes = walk.unreadable_processes;
+  Series other{"other", "", "", "", 0, {}};
+  std::map<uint64_t, Tracked> seen;
+  size_t rank = 0;
+  for (const auto& info : walk.namespaces) {
+    if (!info.read) continue;
+    auto node = tracked_.extract(info.inode);
+    Tracked tracked = node.empty() ? Tracked{} : std::move(node.mapped());
+    if (tracked.reader_pid != info.reader_pid || tracked.mount_id != info.mount_id) {
+      tracked = Tracked{info.reader_pid, info.mount_id, {}, {}};
+    }
+    const auto& totals = tracked.accumulator.Update(info.stat);
+    std::array<uint64_t, kCounters> values{};
+    for (size_t c = 0; c < kCounters; ++c) {
+      auto it = totals.find(std::string(kCounterColumns[c]));
+      if (it != totals.end()) values[c] = it->second;
+    }
+    if (rank++ < options_.top) {
+      snapshot.series.push_back({std::to_string(info.inode), info.name, info.pod_uid,
+                                 info.container_id, static_cast<double>(info.entries), values});
+    } else {
+      // "other" only ever grows: it adds what each namespace counted while it was in "other"
+      // (all of it for a namespace not seen before), so membership changes are no resets.
+      other.entries += static_cast<double>(info.entries);
+      for (size_t c = 0; c < kCounters; ++c) {
+        other_[c] += values[c] >= tracked.last[c] ? values[c] - tracked.last[c] : values[c];
+      }
+    }
+    tracked.last = values;
+    seen.emplace(info.inode, std::move(tracked));
+  }
+  tracked_ = std::move(seen);  // namespaces not seen this walk are gone
+  other.counters = other_;
+  snapshot.series.push_back(std::move(other));
+  return snapshot;
+}
+
+void NetnsCollector::Publish(Status status, std::optional<Snapshot> snapshot, size_t unread,
+                             uint64_t unreadable_processes, const std::string& unread_reason) {
+  std::lock_guard lock(mutex_);
+  // One line when a kind of blind spot appears, one when it is gone; not one per walk.
+  if ((unread > 0) != logged_unread_) {
+    logged_unread_ = unread > 0;
+    if (logged_unread_) {
+      Log(LogLevel::kWarn, "network namespaces seen but not read",
+          {{"collector", "netns"}, {"count", std::to_string(unread)}, {"err", unread_reason}});
+    } else {
+      Log(LogLevel::kInfo, "every network namespace seen is read again", {{"collector", "netns"}});
+    }
+  }
+  if ((unreadable_processes > 0) != logged_unreadable_) {
+    logged_unreadable_ = unreadable_processes > 0;
+    if (logged_unreadable_) {
+      Log(LogLevel::kWarn,
+          "cannot tell the network namespace of some processes: reading another user's "
+          "/proc/<pid>/ns/net needs CAP_SYS_PTRACE",
+          {{"collector", "netns"}, {"count", std::to_string(unreadable_processes)}});
+    } else {
+      Log(LogLevel::kInfo, "every process's network namespace is readable again",
+          {{"collector", "netns"}});
+    }
+  }
+  status_ = std::move(status);
+  snapshot_ = std::move(snapshot);
+}
+
+Status NetnsCollector::Collect(MetricSink& sink) {
+  std::lock_guard lock(mutex_);
+  if (!snapshot_) return status_;
+  for (const auto& series : snapshot_->series) {
+    std::vector<std::string> labels = {series.netns, series.name, series.pod_uid,
+                                       series.container_id};
+    sink.Add(kEntries, labels, series.entries);
+    for (size_t c = 0; c < kCounters; ++c) {
+      sink.Add(kCounterFamilies[c], labels, static_cast<double>(series.counters[c]));
+    }
+  }
+  sink.Add(kNamespaces, {}, static_cast<double>(snapshot_->namespaces));
+  sink.Add(kUnread, {}, static_cast<double>(snapshot_->unread));
+  sink.Add(kUnreadable, {}, static_cast<double>(snapshot_->unreadable_processes));
+  sink.Add(kDuration, {}, snapshot_->duration_seconds);
+  sink.Add(kTimestamp, {}, snapshot_->timestamp_seconds);
+  return status_;
+}
+
+}  // namespace nfct

@@ -1,0 +1,107 @@
+// Collector "netns": every network namespace's own conntrack count and drop counters, labelled
+// with its inode, `ip netns` name, pod UID and container ID, the N fullest kept and the rest
+// summed as netns="other". A background worker walks (netns_walk.h) every interval; Collect()
+// only copies the last snapshot under a mutex (thread safe, never touches the kernel).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "collectors/collector.h"
+#include "collectors/env.h"
+#include "collectors/factory.h"
+#include "collectors/netns/netns_walk.h"
+#include "collectors/stat/stat_accumulator.h"
+
+namespace nfct {
+
+struct NetnsOptions {
+  std::chrono::milliseconds interval{30000};
+  size_t top = 50;  // namespaces with series of their own; the rest are netns="other"
+};
+
+// --collector.netns.{interval,top}, declared once with their defaults.
+const std::vector<CollectorOption>& NetnsCollectorOptions();
+
+// Parses the options (left out = declared default); error names the bad option's flag.
+struct ParsedNetnsOptions {
+  NetnsOptions options;
+  std::string error;
+};
+ParsedNetnsOptions ParseNetnsOptions(const OptionValues& values);
+
+// The factory all.cc lists.
+MadeCollector MakeNetnsCollector(const Env& env, const OptionValues& values);
+
+class NetnsCollector : public Collector {
+ public:
+  NetnsCollector(Env env, NetnsOptions options, std::unique_ptr<NetnsEnterer> enterer);
+  ~NetnsCollector() override;
+
+  const std::vector<FamilyDesc>& Families() const override;
+  std::vector<std::string> Sources() const override;
+  // setns() into the namespaces bind-mounted under /run/netns; the others need none.
+  std::vector<Capability> Capabilities() const override { return {Capability::kSysAdmin}; }
+  Status Collect(MetricSink& sink) override;
+  void Start() override;
+  void Stop() override;
+
+  // One walk on the calling thread, as the worker makes it. For tests and the benchmark: never
+  // while the worker runs (the accumulators belong to one thread at a time).
+  void RunOnce();
+
+ private:
+  // The counters this collector exports, by kernel column; index into Series::counters.
+  static constexpr size_t kCounters = 3;
+
+  struct Series {
+    std::string netns, name, pod_uid, container_id;
+    double entries = 0;
+    std::array<uint64_t, kCounters> counters{};
+  };
+  struct Snapshot {
+    std::vector<Series> series;  // the top N, then "other"
+    size_t namespaces = 0;
+    size_t unread = 0;
+    uint64_t unreadable_processes = 0;
+    double duration_seconds = 0;
+    double timestamp_seconds = 0;
+  };
+  // Per namespace, across walks (worker thread only). A different reader means the inode may
+  // now name a new namespace (the kernel reuses inode numbers), so its counters restart.
+  struct Tracked {
+    pid_t reader_pid = 0;
+    uint64_t mount_id = 0;
+    StatAccumulator accumulator;
+    std::array<uint64_t, kCounters> last{};  // totals at the previous walk
+  };
+
+  void Loop();
+  Snapshot Summarise(const NetnsWalk& walk);
+  void Publish(Status status, std::optional<Snapshot> snapshot, size_t unread,
+               uint64_t unreadable_processes, const std::string& unread_reason);
+
+  const Env env_;
+  const NetnsOptions options_;
+  std::unique_ptr<NetnsEnterer> enterer_;
+  std::map<uint64_t, Tracked> tracked_;  // worker thread only
+  std::array<uint64_t, kCounters> other_{};
+  bool walked_ = false;
+
+  std::thread worker_;
+  std::mutex mutex_;  // guards everything below
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  Status status_ = Status::Ok();
+  std::optional<Snapshot> snapshot_;
+  bool logged_unread_ = false;
+  bool logged_unreadable_ = false;
+};
+
+}  // namespace nfct

@@ -1,0 +1,191 @@
+// Basic auth against bcrypt hashes: right, wrong, unknown and malformed credentials; what is
+// remembered (no second bcrypt); unknown users cost a bcrypt too; the bcrypt budget.
+#include "exporter/basic_auth.h"
+
+#include <crypt.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+
+namespace nfct::testing {
+namespace {
+
+using Result = BasicAuth::Result;
+
+// A bcrypt hash made now, at a low cost so the tests stay fast.
+std::string Hash(const std::string& password, int cost = 4, const char* prefix = "$2y$") {
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  EXPECT_NE(crypt_gensalt_rn(prefix, cost, nullptr, 0, setting, sizeof(setting)), nullptr);
+  crypt_data data{};
+  const char* out = crypt_rn(password.c_str(), setting, &data, sizeof(data));
+  EXPECT_NE(out, nullptr);
+  return out;
+}
+
+std::string Header(const std::string& user_colon_password) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out = "Basic ";
+  const std::string& in = user_colon_password;
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t n = static_cast<uint8_t>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+std::map<std::string, std::string, std::less<>> Users(int cost = 4) {
+  // $2y$ (htpasswd), $2b$ and $2a$ all verify with libxcrypt.
+  std::string alice = Hash("alice-password", cost, "$2b$");
+  alice.replace(0, 4, "$2y$");
+  return {{"alice", alice},
+          {"bob", Hash("bob-password", cost, "$2b$")},
+          {"carol", Hash("carol-password", cost, "$2a$")}};
+}
+
+TEST(BasicAuthTest, RightWrongUnknownAndMalformed) {
+  BasicAuth auth(Users());
+  ASSERT_TRUE(auth.enabled());
+  EXPECT_EQ(auth.Check(Header("alice:alice-password")), Result::kOk);
+  EXPECT_EQ(auth.Check(Header("bob:bob-password")), Result::kOk);
+  EXPECT_EQ(auth.Check(Header("carol:carol-password")), Result::kOk);
+  EXPECT_EQ(auth.Check(Header("alice:bob-password")), Result::kDenied);  // another's password
+  EXPECT_EQ(auth.Check(Header("alice:alice-passwor")), Result::kDenied);
+  EXPECT_EQ(auth.Check(Header("mallory:alice-password")), Result::kDenied);
+  EXPECT_EQ(auth.Check(Header("alice:")), Result::kDenied);
+  EXPECT_EQ(auth.Check(std::string_view("alice"), std::string_view("alice-password\0x", 16)),
+            Result::kDenied);  // a NUL must not cut the password short for crypt()
+  EXPECT_EQ(auth.Check(""), Result::kDenied);
+  EXPECT_EQ(auth.Check("Bearer abc"), Result::kDenied);
+  EXPECT_EQ(auth.Check("Basic !!!!"), Result::kDenied);
+  EXPECT_EQ(auth.Check(Header("no-colon")), Result::kDenied);
+  // The scheme is case-insensitive (RFC 7617); the password may contain ':'.
+  std::string lower = Header("alice:alice-password");
+  lower.replace(0, 5, "basic");
+  EXPECT_EQ(auth.Check(lower), Result::kOk);
+  BasicAuth colon({{"dave", Hash("a:b")}});
+  EXPECT_EQ(colon.Check(Header("dave:a:b")), Result::kOk);
+}
+
+TEST(BasicAuthTest, NoUsersMeansNoAuthentication) {
+  BasicAuth auth({});
+  EXPECT_FALSE(auth.enabled());
+  EXPECT_EQ(auth.Check(""), Result::kOk);
+}
+
+TEST(BasicAuthTest, VerifiedAndRefusedPasswordsAreRemembered) {
+  BasicAuth auth(Users());
+  EXPECT_EQ(auth.Check(Header("alice:alice-password")), Result::kOk);
+  EXPECT_EQ(auth.bcrypt_runs(), 1u);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(auth.Check(Header("alice:alice-password")), Result::kOk);
+  EXPECT_EQ(auth.bcrypt_runs(), 1u);  // a scrape with good credentials costs no bcrypt
+  EXPECT_EQ(auth.Check(Header("alice:wrong")), Result::kDenied);
+  EXPECT_EQ(auth.Check(Header("alice:wrong")), Result::kDenied);
+  EXPECT_EQ(auth.bcrypt_runs(), 2u);
+  // Unknown users pay a bcrypt too, so the answer time does not tell which users exist.
+  EXPECT_EQ(auth.Check(Header("mallory:x")), Result::kDenied);
+  EXPECT_EQ(auth.bcrypt_runs(), 3u);
+  // A wrong password after a right one is checked again, and the right one still works.
+  EXPECT_EQ(auth.Check(Header("alice:other")), Result::kDenied);
+  EXPECT_EQ(auth.Check(Header("alice:alice-password")), Result::kOk);
+  EXPECT_EQ(auth.bcrypt_runs(), 4u);
+}
+
+TEST(BasicAuthTest, RememberedFailuresAreBounded) {
+  BasicAuth::Options options;
+  options.remembered_failures = 3;
+  options.burst_seconds = 1e9;
+  BasicAuth auth(Users(), options);
+  for (int i = 0; i < 5; ++i) auth.Check("alice", "wrong" + std::to_string(i));
+  EXPECT_EQ(auth.bcrypt_runs(), 5u);
+  auth.Check("alice", "wrong4");  // remembered
+  EXPECT_EQ(auth.bcrypt_runs(), 5u);
+  auth.Check("alice", "wrong0");  // evicted: computed again
+  EXPECT_EQ(auth.bcrypt_runs(), 6u);
+}
+
+// Median time of `n` checks with fresh passwords (never remembered).
+double MedianSeconds(BasicAuth& auth, const std::string& user, int n) {
+  std::vector<double> times;
+  static std::atomic<int> counter{0};
+  for (int i = 0; i < n; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    auth.Check(user, "guess" + std::to_string(counter++));
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+TEST(BasicAuthTest, UnknownUsersTakeAsLongAsKnownOnes) {
+  BasicAuth::Options options;
+  options.burst_seconds = 1e9;
+  BasicAuth auth(Users(8), options);  // cost 8: ~15 ms, well above the noise
+  double known = MedianSeconds(auth, "alice", 7);
+  double unknown = MedianSeconds(auth, "nobody", 7);
+  EXPECT_GT(unknown, known * 0.6) << known << " vs " << unknown;
+  EXPECT_LT(unknown, known * 1.6) << known << " vs " << unknown;
+}
+
+TEST(BasicAuthTest, BcryptTimeIsBudgeted) {
+  // A clock that moves `step` on every reading, so each bcrypt "costs" one step.
+  auto now = std::make_shared<std::chrono::steady_clock::time_point>();
+  auto step = std::make_shared<std::chrono::milliseconds>(100);
+  BasicAuth::Options options;
+  options.cpu_share = 0.25;
+  options.burst_seconds = 1.0;
+  options.now = [now, step] { return *now += *step; };
+  BasicAuth auth(Users(), options);
+  const auto start = *now;
+  ASSERT_EQ(auth.Check(Header("alice:alice-password")), Result::kOk);
+  int throttled = 0;
+  for (int i = 0; i < 200; ++i) {
+    Result r = auth.Check("mallory", "guess" + std::to_string(i));
+    EXPECT_NE(r, Result::kOk);
+    throttled += r == Result::kThrottled;
+  }
+  // bcrypt time stays within the burst plus the share of the time that passed.
+  double elapsed = std::chrono::duration<double>(*now - start).count();
+  double bcrypt_seconds = auth.bcrypt_runs() * 0.1;
+  EXPECT_LE(bcrypt_seconds, 1.0 + 0.25 * elapsed + 0.1) << elapsed;
+  EXPECT_GT(throttled, 50);
+  // Drain what is left, then stop the clock: nothing refills.
+  for (int i = 0; auth.Check("mallory", "more" + std::to_string(i)) != Result::kThrottled; ++i) {
+  }
+  *step = std::chrono::milliseconds(0);
+  // Known users are throttled alike (no enumeration through 429 vs 401)...
+  EXPECT_EQ(auth.Check("bob", "guess"), Result::kThrottled);
+  EXPECT_EQ(auth.Check("bob", "bob-password"), Result::kThrottled);
+  // ...but a remembered good password is answered at once, budget or not.
+  EXPECT_EQ(auth.Check(Header("alice:alice-password")), Result::kOk);
+  // Time refills the budget.
+  *now += std::chrono::seconds(10);
+  EXPECT_EQ(auth.Check("bob", "bob-password"), Result::kOk);
+}
+
+TEST(BasicAuthTest, DecodesBase64) {
+  std::string out;
+  EXPECT_TRUE(DecodeBase64("YWxpY2U6c2VjcmV0", out));
+  EXPECT_EQ(out, "alice:secret");
+  EXPECT_TRUE(DecodeBase64("YQ==", out));
+  EXPECT_EQ(out, "a");
+  EXPECT_TRUE(DecodeBase64("YWI=", out));
+  EXPECT_EQ(out, "ab");
+  EXPECT_TRUE(DecodeBase64("", out));
+  EXPECT_EQ(out, "");
+  EXPECT_FALSE(DecodeBase64("YQ=", out));
+  EXPECT_FALSE(DecodeBase64("Y===", out));
+  EXPECT_FALSE(DecodeBase64("YW=j", out));
+  EXPECT_FALSE(DecodeBase64("YW*j", out));
+}
+
+}  // namespace
+}  // namespace nfct::testing
