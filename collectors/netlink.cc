@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <thread>
 
@@ -39,6 +41,21 @@ mnl_socket* OpenHere(int& error) {
 }
 
 }  // namespace
+
+int RunNetlinkCallbacks(const void* buffer, size_t size, uint32_t seq, uint32_t portid,
+                        mnl_cb_t callback, void* data) {
+  const auto* bytes = static_cast<const char*>(buffer);
+  for (size_t offset = 0; size - offset >= sizeof(nlmsghdr);) {
+    nlmsghdr header;
+    std::memcpy(&header, bytes + offset, sizeof header);
+    if (header.nlmsg_len < sizeof(nlmsghdr) || header.nlmsg_len > size - offset) {
+      errno = EBADMSG;
+      return MNL_CB_ERROR;
+    }
+    offset += std::min<size_t>(MNL_ALIGN(header.nlmsg_len), size - offset);
+  }
+  return mnl_cb_run(buffer, size, seq, portid, callback, data);
+}
 
 NetlinkOpen NetlinkSocket::Open(const std::filesystem::path& netns, std::string_view subject) {
   int error = 0;
@@ -95,7 +112,7 @@ int NetlinkSocket::Dump(uint16_t subsystem, uint8_t message, mnl_cb_t callback, 
   while (true) {
     ssize_t n = mnl_socket_recvfrom(socket_, buffer, sizeof buffer);
     if (n < 0) return errno;
-    int rc = mnl_cb_run(buffer, static_cast<size_t>(n), seq_, portid, callback, data);
+    int rc = RunNetlinkCallbacks(buffer, static_cast<size_t>(n), seq_, portid, callback, data);
     if (rc == MNL_CB_ERROR) return errno ? errno : EPROTO;
     if (rc == MNL_CB_STOP) return 0;
   }

@@ -15,7 +15,13 @@ int DecodeCpuStatsMessage(const nlmsghdr* nlh, void* data) {
     return MNL_CB_ERROR;
   }
   const auto* nfg = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh));
-  auto& values = (*decoder->values)[ntohs(nfg->res_id)];
+  // res_id is the CPU; one beyond any kernel's NR_CPUS would make a table of 65536 rows.
+  uint16_t cpu = ntohs(nfg->res_id);
+  if (cpu >= kMaxCpus) {
+    errno = EBADMSG;
+    return MNL_CB_ERROR;
+  }
+  auto& values = (*decoder->values)[cpu];
   // mnl_attr_for_each() assigns a void*, which C++ refuses: the same walk, spelled out.
   const auto* end = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
   for (auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));

@@ -18,6 +18,10 @@ namespace nfct {
 // cpu → column → value, filled across both dumps.
 using CpuStatValues = std::map<uint16_t, std::map<std::string_view, uint32_t>>;
 
+// The largest NR_CPUS a kernel can be built with (x86-64 MAXSMP): a reply for a higher CPU is
+// malformed.
+inline constexpr uint16_t kMaxCpus = 8192;
+
 struct CpuStatsDecoder {
   CpuStatValues* values;
   StatDump
@@ -25,7 +29,8 @@ struct CpuStatsDecoder {
 };
 
 // An mnl_cb_t for mnl_cb_run: adds one reply message's values; `data` is a CpuStatsDecoder*.
-// A message too short for its nfgenmsg header is MNL_CB_ERROR (errno EBADMSG).
+// A message too short for its nfgenmsg header, or for a CPU >= kMaxCpus, is MNL_CB_ERROR
+// (errno EBADMSG).
 int DecodeCpuStatsMessage(const nlmsghdr* nlh, void* data);
 
 // The table the stat collector folds: every column seen (sorted), one row per CPU id from 0 to the
