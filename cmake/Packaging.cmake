@@ -17,15 +17,22 @@ if(NFCT_DASHBOARD_FILES)
   install(FILES ${NFCT_DASHBOARD_FILES} DESTINATION ${NFCT_DATADIR}/dashboards)
 endif()
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/deployment.md
+              ${PROJECT_SOURCE_DIR}/CHANGELOG.md
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${NFCT_PACKAGE_NAME})
+# Debian policy 12.5: the license in machine-readable form at doc/<package>/copyright (the full
+# Apache-2.0 text is LICENSE in the source; Debian systems have it in common-licenses).
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/debian/copyright
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${NFCT_PACKAGE_NAME})
 
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/${NFCT_PACKAGE_NAME}.service
+              ${PROJECT_SOURCE_DIR}/deploy/systemd/${NFCT_PACKAGE_NAME}.socket
         DESTINATION lib/systemd/system COMPONENT systemd EXCLUDE_FROM_ALL)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/${NFCT_PACKAGE_NAME}.default
         DESTINATION /etc/default RENAME ${NFCT_PACKAGE_NAME} COMPONENT systemd EXCLUDE_FROM_ALL)
 
 set(CPACK_PACKAGE_NAME ${NFCT_PACKAGE_NAME})
 set(CPACK_PACKAGE_VENDOR "nf_conntrack_exporter authors")
+set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGE_CONTACT "nf_conntrack_exporter maintainers <maintainers@users.noreply.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "Prometheus exporter for the Linux conntrack table (nf_conntrack)")

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "collectors/text.h"
+
 namespace nfct {
 
 FileRead ReadFile(const std::filesystem::path& path, size_t max_bytes) {
@@ -61,6 +63,23 @@ Status StatusFromErrno(int error, const std::filesystem::path& path,
       break;
   }
   return Status::Error("reading " + path.string() + ": " + std::strerror(error));
+}
+
+Status ConntrackLoaded(const Env& env) {
+  const auto max_path = env.Proc("sys/net/netfilter/nf_conntrack_max");
+  if (std::filesystem::exists(max_path)) return Status::Ok();
+  return Status::Unavailable("nf_conntrack is not loaded (" + max_path.string() +
+                             " does not exist)");
+}
+
+SysctlRead ReadSysctlNumber(const std::filesystem::path& path) {
+  FileRead file = ReadFile(path, 4096);
+  if (!file.ok()) {
+    return {std::nullopt, StatusFromErrno(file.error, path, "nf_conntrack is not loaded", "root")};
+  }
+  auto value = ParseSysctlNumber(file.data);
+  if (!value) return {std::nullopt, Status::Error("malformed number in " + path.string())};
+  return {value, Status::Ok()};
 }
 
 Status StatusFromNetlinkErrno(int error, std::string_view subject) {

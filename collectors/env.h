@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,21 @@ Status StatusFromErrno(int error, const std::filesystem::path& path,
 // The same edge for a netlink request: `subject` names it ("netlink conntrack dumps"); every
 // nfnetlink request needs CAP_NET_ADMIN.
 Status StatusFromNetlinkErrno(int error, std::string_view subject);
+
+struct Env;
+
+// Whether nf_conntrack is loaded: Ok, or Unavailable("nf_conntrack is not loaded (...)") when
+// /proc/sys/net/netfilter/nf_conntrack_max does not exist. Checked before any netlink request,
+// because a request would load the module.
+Status ConntrackLoaded(const Env& env);
+
+// One sysctl number (e.g. nf_conntrack_count): the value, or the status through the errno edge
+// (a missing file means nf_conntrack is not loaded) or "malformed number in <path>".
+struct SysctlRead {
+  std::optional<uint64_t> value;
+  Status status = Status::Ok();
+};
+SysctlRead ReadSysctlNumber(const std::filesystem::path& path);
 
 struct Clock {
   std::function<std::chrono::system_clock::time_point()> wall = [] {

@@ -48,6 +48,10 @@ std::string_view CapabilityName(Capability capability) {
       return "CAP_SYSLOG";
     case Capability::kSysAdmin:
       return "CAP_SYS_ADMIN";
+    case Capability::kSysPtrace:
+      return "CAP_SYS_PTRACE";
+    case Capability::kDacReadSearch:
+      return "CAP_DAC_READ_SEARCH";
   }
   return "CAP_UNKNOWN";
 }
@@ -60,6 +64,10 @@ std::string_view CapabilityShortName(Capability capability) {
       return "syslog";
     case Capability::kSysAdmin:
       return "sys_admin";
+    case Capability::kSysPtrace:
+      return "sys_ptrace";
+    case Capability::kDacReadSearch:
+      return "dac_read_search";
   }
   return "unknown";
 }

@@ -14,7 +14,9 @@ namespace nfct {
 enum class Capability {
   kNetAdmin = CAP_NET_ADMIN,
   kSyslog = CAP_SYSLOG,
-  kSysAdmin = CAP_SYS_ADMIN
+  kSysAdmin = CAP_SYS_ADMIN,
+  kSysPtrace = CAP_SYS_PTRACE,
+  kDacReadSearch = CAP_DAC_READ_SEARCH,
 };
 
 // "CAP_NET_ADMIN", as capabilities(7) and the log lines name it.

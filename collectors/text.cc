@@ -17,4 +17,18 @@ std::vector<std::string_view> SplitFields(std::string_view line) {
   return fields;
 }
 
+std::optional<uint32_t> ParseHex32(std::string_view text) {
+  if (text.empty() || text.size() > 8) return std::nullopt;
+  uint32_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::optional<uint64_t> ParseSysctlNumber(std::string_view text) {
+  size_t end = text.find_last_not_of(" \t\n");
+  if (end == std::string_view::npos) return std::nullopt;
+  return ParseInteger<uint64_t>(text.substr(0, end + 1));
+}
+
 }  // namespace nfct

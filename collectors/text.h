@@ -1,10 +1,30 @@
 // Small pure text helpers shared by the parsers of kernel files. Thread safe (no state).
 #pragma once
 
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
 namespace nfct {
+
+// The whole of `text` as a decimal integer of type T: no spaces, no sign for unsigned types, no
+// overflow; nullopt for anything else (an empty string included).
+template <typename T>
+std::optional<T> ParseInteger(std::string_view text) {
+  T value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// The whole of `text`, 1 to 8 hex digits of either case, as a 32-bit value (procfs "%08x").
+std::optional<uint32_t> ParseHex32(std::string_view text);
+
+// A sysctl value file: one unsigned decimal, optionally followed by whitespace, e.g. "262144\n"
+// (every kernel since 2.6). Anything else is rejected.
+std::optional<uint64_t> ParseSysctlNumber(std::string_view text);
 
 // Splits on runs of spaces, tabs and newlines; no empty fields. Views point into `line`.
 std::vector<std::string_view> SplitFields(std::string_view line);

@@ -2,7 +2,10 @@
 
 #include <charconv>
 #include <functional>
+#include <limits>
 #include <sstream>
+
+#include "collectors/duration.h"
 
 namespace nfct {
 namespace {
@@ -15,6 +18,25 @@ struct FlagSpec {
   std::string_view help;
   std::function<std::string(Flags&, std::string_view)> set;  // returns an error or ""
 };
+
+// A whole number in [min, max] into `out`; returns an error or "".
+template <typename Number>
+std::string SetNumber(std::string_view v, Number& out, long long min, long long max) {
+  long long n = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || ptr != v.data() + v.size() || n < min || n > max) {
+    return "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+  }
+  out = static_cast<Number>(n);
+  return "";
+}
+
+std::string SetDuration(std::string_view v, std::chrono::milliseconds& out) {
+  auto parsed = ParseDuration(v);
+  if (!parsed || parsed->count() <= 0) return "must be a positive duration such as 10s or 500ms";
+  out = *parsed;
+  return "";
+}
 
 const std::vector<FlagSpec>& GenericFlags() {
   static const std::vector<FlagSpec> kSpecs = {
@@ -29,17 +51,56 @@ const std::vector<FlagSpec>& GenericFlags() {
       {"web.telemetry-path", "PATH", "/metrics", "Path under which to expose metrics.",
        [](Flags& f, std::string_view v) {
          if (!v.starts_with("/") || v == "/") return std::string("must start with / and not be /");
-         f.telemetry_path = v;
+         f.http.telemetry_path = v;
          return std::string();
        }},
       {"web.max-requests", "N", "40",
-       "Maximum number of parallel scrape requests; further ones get 503. 0 means no limit.",
+       "Maximum number of scrapes queued or running at once; further ones get 503. 0 means no "
+       "limit.",
+       [](Flags& f, std::string_view v) { return SetNumber(v, f.http.max_requests, 0, 1000000); }},
+      {"web.max-connections", "N", "4096",
+       "Maximum number of open HTTP connections per listen address; more are refused.",
        [](Flags& f, std::string_view v) {
-         int n = 0;
-         auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-         if (ec != std::errc() || ptr != v.data() + v.size() || n < 0)
-           return std::string("must be a whole number >= 0");
-         f.max_requests = n;
+         return SetNumber(v, f.http.limits.max_connections, 1, 1000000);
+       }},
+      {"web.max-connections-per-ip", "N", "64",
+       "Maximum number of open HTTP connections from one client address. 0 means no limit.",
+       [](Flags& f, std::string_view v) {
+         return SetNumber(v, f.http.limits.max_connections_per_ip, 0, 1000000);
+       }},
+      {"web.max-header-bytes", "BYTES", "16384",
+       "Maximum size of a request line and headers; a larger request gets 431 and is closed.",
+       [](Flags& f, std::string_view v) {
+         return SetNumber(v, f.http.limits.max_header_bytes, 4096, 1 << 24);
+       }},
+      {"web.read-header-timeout", "DURATION", "10s",
+       "Time a client has to send a complete request head, counted from connect (or from the "
+       "end of the idle timeout on a kept-alive connection); a slow or trickling client is "
+       "closed.",
+       [](Flags& f, std::string_view v) {
+         return SetDuration(v, f.http.limits.read_header_timeout);
+       }},
+      {"web.idle-timeout", "DURATION", "60s",
+       "Close a connection on which no byte moved for this long (kept-alive or stalled).",
+       [](Flags& f, std::string_view v) { return SetDuration(v, f.http.limits.idle_timeout); }},
+      {"web.listen-backlog", "N", "1024",
+       "Length of the queue of connections not yet accepted (capped by net.core.somaxconn).",
+       [](Flags& f, std::string_view v) {
+         return SetNumber(v, f.http.limits.listen_backlog, 1, 65535);
+       }},
+      {"web.config.file", "FILE", "",
+       "Web configuration file in the exporter toolkit's format (as node_exporter's): TLS, "
+       "client certificates, basic auth, response headers.",
+       [](Flags& f, std::string_view v) {
+         if (v.empty()) return std::string("must name a file");
+         f.web_config_file = v;
+         return std::string();
+       }},
+      {"web.systemd-socket", "", "false",
+       "Serve on the sockets systemd passes (socket activation) instead of "
+       "--web.listen-address.",
+       [](Flags& f, std::string_view) {
+         f.systemd_socket = true;
          return std::string();
        }},
       {"web.disable-exporter-metrics", "", "false",
@@ -99,28 +160,45 @@ std::optional<bool> ParseBool(std::string_view v) {
 
 }  // namespace
 
-ParsedFlags ParseFlags(const std::vector<std::string>& args,
-                       const std::vector<CollectorEntry>& collectors) {
-  ParsedFlags result;
-  Flags& flags = result.flags;
-  bool disable_defaults = false;
-  std::map<std::string, bool, std::less<>> explicit_enabled;
-  for (const auto& entry : collectors) {
-    auto& options = flags.collector_options[std::string(entry.name)];
-    for (const auto& option : entry.options) {
-      options[std::string(option.name)] = std::string(option.default_value);
+namespace {
+
+// One pass over the arguments; each method handles one kind of flag and returns an error or "".
+class FlagParser {
+ public:
+  FlagParser(const std::vector<std::string>& args, const std::vector<CollectorEntry>& collectors)
+      : args_(args), collectors_(collectors) {
+    for (const auto& entry : collectors_) {
+      auto& options = flags_.collector_options[std::string(entry.name)];
+      for (const auto& option : entry.options) {
+        options[std::string(option.name)] = std::string(option.default_value);
+      }
     }
   }
-  auto fail = [&](std::string_view flag, std::string_view why) {
-    result.error = "--" + std::string(flag) + ": " + std::string(why);
-    return result;
-  };
 
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
+  ParsedFlags Parse() {
+    for (next_ = 0; next_ < args_.size();) {
+      if (std::string error = ParseOne(args_[next_++]); !error.empty()) return {flags_, error};
+    }
+    Finish();
+    return {flags_, ""};
+  }
+
+ private:
+  static std::string Fail(std::string_view flag, std::string_view why) {
+    return "--" + std::string(flag) + ": " + std::string(why);
+  }
+
+  // The value of a flag given as "--name value": the next argument.
+  std::optional<std::string_view> TakeValue() {
+    if (next_ >= args_.size()) return std::nullopt;
+    return args_[next_++];
+  }
+
+  std::string ParseOne(std::string_view arg) {
     if (arg == "-h") arg = "--help";
-    if (!arg.starts_with("--"))
-      return fail(arg.substr(arg.starts_with("-") ? 1 : 0), "unexpected argument");
+    if (!arg.starts_with("--")) {
+      return Fail(arg.substr(arg.starts_with("-") ? 1 : 0), "unexpected argument");
+    }
     arg.remove_prefix(2);
     std::string_view name = arg;
     std::optional<std::string_view> value;
@@ -128,75 +206,93 @@ ParsedFlags ParseFlags(const std::vector<std::string>& args,
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-
-    // --[no-]collector.<name>
     bool negated = name.starts_with("no-");
     std::string_view bare = negated ? name.substr(3) : name;
-    if (bare.starts_with("collector.")) {
-      std::string_view collector = bare.substr(10);
-      bool found = false;
-      for (const auto& entry : collectors) {
-        if (entry.name != collector) continue;
-        found = true;
-        bool enabled = !negated;
-        if (value) {
-          auto parsed = ParseBool(*value);
-          if (!parsed) return fail(name, "takes true or false");
-          enabled = negated ? !*parsed : *parsed;
-        }
-        explicit_enabled[std::string(collector)] = enabled;
-      }
-      if (found) continue;
-      if (bare == "collector.disable-defaults" && !negated) {
-        disable_defaults = true;
-        continue;
-      }
-      // --collector.<name>.<option>
-      bool option_found = false;
-      for (const auto& entry : collectors) {
-        for (const auto& option : entry.options) {
-          std::string full =
-              "collector." + std::string(entry.name) + "." + std::string(option.name);
-          if (negated || full != name) continue;
-          option_found = true;
-          if (!value) {
-            if (i + 1 >= args.size()) return fail(name, "needs a value");
-            value = args[++i];
-          }
-          flags.collector_options[std::string(entry.name)][std::string(option.name)] = *value;
-        }
-      }
-      if (option_found) continue;
-      return fail(name, "unknown flag (see --help)");
-    }
+    if (bare.starts_with("collector.")) return ParseCollectorFlag(name, bare, negated, value);
+    return ParseGenericFlag(name, value);
+  }
 
+  // --[no-]collector.<name>, --collector.disable-defaults, --collector.<name>.<option>
+  std::string ParseCollectorFlag(std::string_view name, std::string_view bare, bool negated,
+                                 std::optional<std::string_view> value) {
+    std::string_view collector = bare.substr(10);
+    for (const auto& entry : collectors_) {
+      if (entry.name != collector) continue;
+      bool enabled = !negated;
+      if (value) {
+        auto parsed = ParseBool(*value);
+        if (!parsed) return Fail(name, "takes true or false");
+        enabled = negated ? !*parsed : *parsed;
+      }
+      explicit_enabled_[std::string(collector)] = enabled;
+      return "";
+    }
+    if (bare == "collector.disable-defaults" && !negated) {
+      disable_defaults_ = true;
+      return "";
+    }
+    for (const auto& entry : collectors_) {
+      for (const auto& option : entry.options) {
+        std::string full = "collector." + std::string(entry.name) + "." + std::string(option.name);
+        if (negated || full != name) continue;
+        if (!value) value = TakeValue();
+        if (!value) return Fail(name, "needs a value");
+        flags_.collector_options[std::string(entry.name)][std::string(option.name)] = *value;
+        return "";
+      }
+    }
+    return Fail(name, "unknown flag (see --help)");
+  }
+
+  std::string ParseGenericFlag(std::string_view name, std::optional<std::string_view> value) {
     const FlagSpec* spec = nullptr;
     for (const auto& candidate : GenericFlags()) {
       if (candidate.name == name) spec = &candidate;
     }
-    if (spec == nullptr) return fail(name, "unknown flag (see --help)");
+    if (spec == nullptr) return Fail(name, "unknown flag (see --help)");
     if (spec->placeholder.empty()) {
       if (value) {
         auto parsed = ParseBool(*value);
-        if (!parsed) return fail(name, "takes true or false");
-        if (!*parsed) continue;
+        if (!parsed) return Fail(name, "takes true or false");
+        if (!*parsed) return "";
       }
     } else if (!value) {
-      if (i + 1 >= args.size()) return fail(name, "needs a value");
-      value = args[++i];
+      value = TakeValue();
+      if (!value) return Fail(name, "needs a value");
     }
-    if (std::string why = spec->set(flags, value.value_or("")); !why.empty())
-      return fail(name, why);
+    if (std::string why = spec->set(flags_, value.value_or("")); !why.empty()) {
+      return Fail(name, why);
+    }
+    return "";
   }
 
-  if (flags.listen_addresses.empty()) flags.listen_addresses.emplace_back(kDefaultListenAddress);
-  for (const auto& entry : collectors) {
-    auto it = explicit_enabled.find(entry.name);
-    bool enabled =
-        it != explicit_enabled.end() ? it->second : (entry.enabled_by_default && !disable_defaults);
-    flags.collector_enabled[std::string(entry.name)] = enabled;
+  // Defaults that depend on what was given.
+  void Finish() {
+    if (flags_.listen_addresses.empty()) {
+      flags_.listen_addresses.emplace_back(kDefaultListenAddress);
+    }
+    for (const auto& entry : collectors_) {
+      auto it = explicit_enabled_.find(entry.name);
+      bool enabled = it != explicit_enabled_.end()
+                         ? it->second
+                         : (entry.enabled_by_default && !disable_defaults_);
+      flags_.collector_enabled[std::string(entry.name)] = enabled;
+    }
   }
-  return result;
+
+  const std::vector<std::string>& args_;
+  const std::vector<CollectorEntry>& collectors_;
+  size_t next_ = 0;
+  Flags flags_;
+  bool disable_defaults_ = false;
+  std::map<std::string, bool, std::less<>> explicit_enabled_;
+};
+
+}  // namespace
+
+ParsedFlags ParseFlags(const std::vector<std::string>& args,
+                       const std::vector<CollectorEntry>& collectors) {
+  return FlagParser(args, collectors).Parse();
 }
 
 std::string Usage(const std::vector<CollectorEntry>& collectors) {

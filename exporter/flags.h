@@ -9,6 +9,7 @@
 
 #include "collectors/all.h"
 #include "collectors/log.h"
+#include "exporter/http_options.h"
 
 namespace nfct {
 
@@ -17,8 +18,9 @@ inline constexpr std::string_view kDefaultListenAddress = ":9725";
 
 struct Flags {
   std::vector<std::string> listen_addresses;  // --web.listen-address, repeatable
-  std::string telemetry_path = "/metrics";
-  int max_requests = 40;
+  HttpOptions http;  // --web.telemetry-path, --web.max-requests and the connection limits
+  std::string web_config_file;  // --web.config.file; empty: plain HTTP, no authentication
+  bool systemd_socket = false;  // --web.systemd-socket
   bool disable_exporter_metrics = false;
   std::string procfs = "/proc";
   std::string sysfs = "/sys";

@@ -1,21 +1,30 @@
-// The HTTP face of the exporter (cpp-httplib): the telemetry path, a landing page at /,
-// /-/healthy and /-/ready; 404 for other paths, 405 for other methods. One listener thread per
-// --web.listen-address; requests run on httplib's thread pool and scrape the CollectorSet
-// concurrently. Stop() stops accepting and waits for in-flight requests.
+// The HTTP face of the exporter on libmicrohttpd: the telemetry path, a landing page at /,
+// /-/healthy and /-/ready; 404 for other paths, 405 for other methods. main() owns one; tests
+// run it in-process on port 0. Per listen socket one event-loop thread does all I/O (epoll);
+// requests are answered by a small worker pool, so a slow scrape never stalls the loop.
+// Public methods are called from one thread (main); the hooks run on worker threads.
 #pragma once
 
+#include <microhttpd.h>
+
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "exporter/collector_set.h"
-
-namespace httplib {
-class Server;
-}
+#include "exporter/http_options.h"
 
 namespace nfct {
 
@@ -26,10 +35,11 @@ struct HostPort {
 // "host:port", ":port", "[v6addr]:port"; nullopt when malformed or the port is out of range.
 std::optional<HostPort> ParseListenAddress(std::string_view address);
 
-struct HttpOptions {
-  std::string telemetry_path = "/metrics";
-  int max_requests = 40;  // 0: no limit
-};
+// Whether an Accept-Encoding value asks for gzip (RFC 9110: "gzip;q=0" refuses it, "*" accepts).
+bool AcceptsGzip(std::string_view accept_encoding);
+
+// Raises the soft RLIMIT_NOFILE to the hard limit (as Go programs do); returns the new soft limit.
+long RaiseOpenFileLimit();
 
 // One row of the landing page's collector table.
 struct CollectorListing {
@@ -38,35 +48,102 @@ struct CollectorListing {
   std::string help;
 };
 
+// A request as the hooks see it: copied out of the connection, valid during the hook call.
+struct HttpRequest {
+  std::string_view method;
+  std::string_view path;
+  std::span<const std::pair<std::string, std::string>> headers;
+  MHD_Connection* connection = nullptr;  // suspended while a hook runs; for TLS session info
+  // Case-insensitive header lookup; "" when absent.
+  std::string_view Header(std::string_view name) const;
+};
+
+// A complete answer a hook may give instead of the normal one (e.g. 401 with WWW-Authenticate).
+struct HttpReply {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Where --web.config.file plugs in: extra daemon flags/options (TLS), a check of every GET/HEAD
+// request before routing (authentication), and headers added to every response.
+struct HttpHooks {
+  unsigned int daemon_flags = 0;               // e.g. MHD_USE_TLS
+  std::vector<MHD_OptionItem> daemon_options;  // without MHD_OPTION_END; pointers must outlive Stop
+  // Runs on the event-loop thread when a connection is accepted, before any byte is read (TLS:
+  // client-certificate policy for the handshake). false closes the connection.
+  std::function<bool(MHD_Connection*)> connection_started;
+  // Runs on a worker thread; nullopt lets the request through. Must be thread safe.
+  std::function<std::optional<HttpReply>(const HttpRequest&)> check;
+  std::vector<std::pair<std::string, std::string>> response_headers;
+};
+
 class HttpServer {
  public:
   HttpServer(HttpOptions options, const CollectorSet& collectors,
-             std::vector<CollectorListing> listing);
+             std::vector<CollectorListing> listing, HttpHooks hooks = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds every address before serving any; returns "" or one line naming the address and error.
   std::string Listen(const std::vector<std::string>& addresses);
+  // Serves on a socket that is already bound and listening (systemd socket activation); the
+  // server owns it from here. Returns "" or why not.
+  std::string AdoptListenSocket(int fd, std::string_view label);
   // The bound ports, in the order of the addresses (useful with port 0).
   std::vector<int> ports() const { return ports_; }
-  void Start();
+  // Starts serving; "" or why a listener could not start.
+  std::string Start();
+  // Stops accepting, lets requests in flight finish (up to 5 s), then closes every connection.
   void Stop();
   void SetReady(bool ready) { ready_ = ready; }
 
+  struct Connection;  // per-connection state; defined in http_server.cc
+  struct Worker;
+
  private:
-  void Route(httplib::Server& server);
-  std::string RenderMetrics() const;
+  static MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
+                              const char* method, const char* version, const char* upload_data,
+                              size_t* upload_data_size, void** request_context);
+  static void OnConnection(void* cls, MHD_Connection* connection, void** socket_context,
+                           MHD_ConnectionNotificationCode code);
+  static void OnCompleted(void* cls, MHD_Connection* connection, void** request_context,
+                          MHD_RequestTerminationCode code);
+  MHD_Result OnHead(MHD_Connection* connection, const char* url, const char* method,
+                    void** request_context);
+  MHD_Result Dispatch(MHD_Connection* connection, Connection& state);
+  MHD_Result Queue(MHD_Connection* connection, const HttpReply& reply);
+  void WorkerLoop(Worker& worker);
+  void Answer(Worker& worker, Connection& connection);
+  void ReaperLoop();
   std::string RenderLanding() const;
 
   HttpOptions options_;
   const CollectorSet& collectors_;
   std::vector<CollectorListing> listing_;
-  std::vector<std::unique_ptr<httplib::Server>> servers_;
-  std::vector<std::thread> threads_;
+  HttpHooks hooks_;
+
+  std::vector<int> listen_fds_;
   std::vector<int> ports_;
+  std::vector<MHD_Daemon*> daemons_;
   std::atomic<bool> ready_{false};
-  std::atomic<int> in_flight_scrapes_{0};
+  std::atomic<int> scrapes_{0};   // queued or running, against max_requests
+  std::atomic<int> requests_{0};  // heads received and not completed, for a graceful Stop
+
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<Connection*> queue_;
+  bool stopping_ = false;
+
+  // Connections whose next request head has a deadline (slowloris); the reaper shuts them down.
+  std::mutex connections_mutex_;
+  std::condition_variable reaper_cv_;
+  std::list<Connection> connections_;
+  bool reaper_stop_ = false;
+  std::thread reaper_;
 };
 
 }  // namespace nfct

@@ -10,7 +10,112 @@
 #include "exporter/collector_set.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
+#include "exporter/systemd_socket.h"
 #include "exporter/version.h"
+#include "exporter/web_security.h"
+
+namespace nfct {
+namespace {
+
+// SIGTERM and SIGINT are taken synchronously by sigwait(); every thread inherits this mask, so
+// it is set before any thread starts.
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
+std::vector<CollectorListing> Listing(const std::vector<CollectorEntry>& entries,
+                                      const Flags& flags) {
+  std::vector<CollectorListing> listing;
+  for (const auto& entry : entries) {
+    listing.push_back({std::string(entry.name), flags.collector_enabled.find(entry.name)->second,
+                       std::string(entry.help)});
+  }
+  return listing;
+}
+
+// --web.systemd-socket: every socket systemd passed, instead of --web.listen-address (as
+// exporter-toolkit does). "" or why not.
+std::string ServeSystemdSockets(HttpServer& server) {
+  SystemdSockets sockets = TakeSystemdSockets();
+  if (!sockets.error.empty()) return "--web.systemd-socket: " + sockets.error;
+  for (int fd : sockets.fds) {
+    if (std::string error = server.AdoptListenSocket(fd, "systemd socket " + std::to_string(fd));
+        !error.empty())
+      return error;
+  }
+  Log(LogLevel::kInfo, "listening on systemd sockets",
+      {{"count", std::to_string(sockets.fds.size())}});
+  return "";
+}
+
+// Builds the collectors, serves until a stop signal, then stops everything in order.
+int Serve(const std::vector<CollectorEntry>& entries, const Flags& flags) {
+  ConfigureLog(flags.log_level, flags.log_format);
+  // Each HTTP connection is a descriptor; the soft limit (often 1024) would cap them early.
+  long files = RaiseOpenFileLimit();
+  sigset_t signals = BlockStopSignals();
+
+  // The web config first: a broken file stops the start before anything else happens.
+  std::unique_ptr<WebSecurity> security;
+  if (!flags.web_config_file.empty()) {
+    auto loaded = WebSecurity::Load(flags.web_config_file);
+    if (!loaded.security) {
+      Log(LogLevel::kError, "cannot start", {{"err", loaded.error}});
+      return 1;
+    }
+    security = std::move(loaded.security);
+    Log(LogLevel::kInfo, "web config loaded",
+        {{"file", flags.web_config_file}, {"settings", security->Summary()}});
+  }
+
+  Env env{flags.procfs, flags.sysfs, {}};
+  auto built = BuildCollectorSet(entries, flags.collector_enabled, flags.collector_options, env,
+                                 !flags.disable_exporter_metrics);
+  if (!built.set) {
+    std::cerr << "nf_conntrack_exporter: error: " << built.error << "\n";
+    return 2;
+  }
+  // Before any thread starts, so every thread inherits the reduced sets.
+  std::vector<std::vector<Capability>> wanted;
+  for (const auto& named : built.set->collectors()) {
+    wanted.push_back(named.collector->Capabilities());
+  }
+  auto caps = KeepOnlyCapabilities(NeededCapabilities(wanted));
+  if (!caps.error.empty()) Log(LogLevel::kWarn, "cannot drop capabilities", {{"err", caps.error}});
+  HttpServer server(flags.http, *built.set, Listing(entries, flags),
+                    security ? security->Hooks() : HttpHooks{});
+  std::string error =
+      flags.systemd_socket ? ServeSystemdSockets(server) : server.Listen(flags.listen_addresses);
+  if (error.empty()) error = server.Start();
+  if (!error.empty()) {
+    Log(LogLevel::kError, "cannot start", {{"err", error}});
+    return 1;
+  }
+  Log(LogLevel::kInfo, "starting nf_conntrack_exporter",
+      {{"version", kVersion},
+       {"revision", kRevision},
+       {"capabilities", caps.held},
+       {"open_files_limit", std::to_string(files)}});
+  built.set->Start();
+  server.SetReady(true);
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  Log(LogLevel::kInfo, "shutting down", {{"signal", strsignal(signal_number)}});
+  server.SetReady(false);
+  server.Stop();
+  built.set->Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace nfct
 
 int main(int argc, char** argv) {
   using namespace nfct;
@@ -29,49 +134,5 @@ int main(int argc, char** argv) {
               << kCompiler << ")\n";
     return 0;
   }
-  ConfigureLog(flags.log_level, flags.log_format);
-  // Signals are taken synchronously by sigwait below; every thread inherits this mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  Env env{flags.procfs, flags.sysfs, {}};
-  auto built = BuildCollectorSet(entries, flags.collector_enabled, flags.collector_options, env,
-                                 !flags.disable_exporter_metrics);
-  if (!built.set) {
-    std::cerr << "nf_conntrack_exporter: error: " << built.error << "\n";
-    return 2;
-  }
-  // Before any thread starts, so every thread inherits the reduced sets.
-  std::vector<std::vector<Capability>> wanted;
-  for (const auto& named : built.set->collectors())
-    wanted.push_back(named.collector->Capabilities());
-  auto caps = KeepOnlyCapabilities(NeededCapabilities(wanted));
-  if (!caps.error.empty()) Log(LogLevel::kWarn, "cannot drop capabilities", {{"err", caps.error}});
-  std::vector<CollectorListing> listing;
-  for (const auto& entry : entries) {
-    listing.push_back({std::string(entry.name), flags.collector_enabled[std::string(entry.name)],
-                       std::string(entry.help)});
-  }
-  HttpServer server({flags.telemetry_path, flags.max_requests}, *built.set, std::move(listing));
-  if (auto listen_error = server.Listen(flags.listen_addresses); !listen_error.empty()) {
-    Log(LogLevel::kError, "cannot start", {{"err", listen_error}});
-    return 1;
-  }
-  Log(LogLevel::kInfo, "starting nf_conntrack_exporter",
-      {{"version", kVersion}, {"revision", kRevision}, {"capabilities", caps.held}});
-  built.set->Start();
-  server.Start();
-  server.SetReady(true);
-
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  Log(LogLevel::kInfo, "shutting down", {{"signal", strsignal(signal_number)}});
-  server.SetReady(false);
-  server.Stop();
-  built.set->Stop();
-  return 0;
+  return Serve(entries, flags);
 }

@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages the project needs: `build` (compile and run the exporter),
-# `package` (build + what `cpack -G DEB` needs) or `test` (package + everything the test suite
-# uses). The one list of packages; the README, .ci/run and the Dockerfile's build stage all
-# come here.
+# `package` (build + what `cpack -G DEB` needs), `test` (package + everything the test suite
+# uses) or `bench` (build + the side-by-side serving benchmark). The one list of packages; the
+# README, .ci/run and the Dockerfile's build stage all come here.
 set -euo pipefail
 
 build_packages=(
   cmake g++ make pkg-config git ca-certificates
-  prometheus-cpp-dev libmnl-dev libcpp-httplib-dev
+  prometheus-cpp-dev libmnl-dev
+  libmicrohttpd-dev libgnutls28-dev   # the HTTP server and its TLS
+  zlib1g-dev                          # gzip of the responses
+  libcpp-httplib-dev                  # HTTP client of the tests and tools
   libsystemd-dev                      # kmsg's journald source, --web.systemd-socket (optional)
   libyaml-cpp-dev libcrypt-dev        # --web.config.file: YAML, bcrypt (libxcrypt)
-  libmicrohttpd-dev libgnutls28-dev   # the HTTP server and its TLS
 )
 package_packages=(
   dpkg-dev file                       # cpack -G DEB: dpkg-shlibdeps finds the Depends
+  libcap2-bin                         # setcap: the container image's file capabilities
 )
 test_packages=(
   libgtest-dev libgmock-dev
   iproute2 nftables procps conntrack  # real-kernel tests: netns, ct rules, sysctl, conntrack -L
   prometheus                          # promtool: check metrics, rules and rule unit tests
   prometheus-alertmanager             # amtool and the Alertmanager of the live chain test
-  python3
+  python3 python3-yaml                # test scripts; the rules file is read as YAML
+  jsonnet                             # mixin/: renders alerts/ and dashboards/ (drift test)
   libbenchmark-dev                    # tests/bench: the kmsg parser benchmark (and its smoke test)
   systemd-journal-remote              # kmsg: journal files for the journald source tests
   clang                               # libFuzzer targets of the kmsg and table parsers
@@ -28,6 +32,9 @@ test_packages=(
   # mmdebstrap), systemd-analyze verify and strace for the unit, setcap/getcap for file capabilities
   podman runc mmdebstrap systemd libcap2-bin strace
 )
+# `bench`: tests/bench/serving_bench.sh drives both exporters with wrk. Debian's node_exporter
+# package also enables its service (port 9100) where systemd runs; the benchmark starts its own.
+bench_packages=(wrk prometheus-node-exporter)
 # node/npm may come with the machine; else Debian's. kubectl 1.21+ (kustomize v4+) is not in
 # Debian bookworm (its kubernetes-client 1.20 has kustomize v2): tests/deploy skips without it.
 command -v npm >/dev/null || test_packages+=(nodejs npm)
@@ -36,7 +43,8 @@ case "${1:-}" in
   build) packages=("${build_packages[@]}") ;;
   package) packages=("${build_packages[@]}" "${package_packages[@]}") ;;
   test) packages=("${build_packages[@]}" "${package_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 build|package|test" >&2; exit 2 ;;
+  bench) packages=("${build_packages[@]}" "${bench_packages[@]}") ;;
+  *) echo "usage: $0 build|package|test|bench" >&2; exit 2 ;;
 esac
 
 sudo=""

@@ -6,11 +6,12 @@
 #include <time.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 #endif
 
 #include "collectors/env.h"
+#include "collectors/privilege.h"
+#include "collectors/text.h"
 
 namespace nfct {
 
@@ -63,6 +64,9 @@ class JournaldSource : public LogSource {
     if (journal_ != nullptr) sd_journal_close(journal_);
     journal_ = nullptr;
   }
+  // Journal files not readable by the exporter's groups: sd_journal opens them at Open and
+  // whenever journald rotates, so Open and Pump raise it (collectors/privilege.h).
+  std::vector<Capability> Capabilities() const override { return {Capability::kDacReadSearch}; }
 
  private:
   Status OpenJournal();
@@ -112,6 +116,7 @@ Status JournaldSource::OpenJournal() {
 }
 
 Status JournaldSource::Open(KmsgTally& tally) {
+  ScopedCapability dac_read_search(Capability::kDacReadSearch);
   Close();
   have_boot_id_ = sd_id128_get_boot(&boot_id_) >= 0;
   if (Status status = OpenJournal(); !status.ok()) return status;
@@ -156,13 +161,11 @@ double JournaldSource::EntryTime() const {
   uint64_t monotonic = 0;
   sd_id128_t entry_boot{};
   std::string_view source = Field("_SOURCE_MONOTONIC_TIMESTAMP");
-  uint64_t source_usec = 0;
-  if (have_boot_id_ && !source.empty() &&
+  std::optional<uint64_t> source_usec = ParseInteger<uint64_t>(source);
+  if (have_boot_id_ && source_usec &&
       sd_journal_get_monotonic_usec(journal_, &monotonic, &entry_boot) >= 0 &&
-      sd_id128_equal(entry_boot, boot_id_) &&
-      std::from_chars(source.data(), source.data() + source.size(), source_usec).ec ==
-          std::errc()) {
-    return boot_time_() + static_cast<double>(source_usec) / 1e6;
+      sd_id128_equal(entry_boot, boot_id_)) {
+    return boot_time_() + static_cast<double>(*source_usec) / 1e6;
   }
   uint64_t realtime = 0;
   sd_journal_get_realtime_usec(journal_, &realtime);
@@ -184,6 +187,7 @@ LogEvent JournaldSource::HandleEntry(KmsgTally& tally, bool live) {
 
 Status JournaldSource::Pump(KmsgTally& tally) {
   if (journal_ == nullptr) return Status::Error("the journal is not open");
+  ScopedCapability dac_read_search(Capability::kDacReadSearch);
   int r = sd_journal_process(journal_);
   if (r < 0) return Status::Error("following the journal: " + Errno(r));
   for (int n = 0; n < kMaxEntriesPerPump; ++n) {

@@ -1,17 +1,19 @@
 #include "collectors/kmsg/kmsg_parser.h"
 
-#include <charconv>
 #include <cstring>
 #include <ctime>
+
+#include "collectors/text.h"
 
 namespace nfct {
 namespace {
 
+// ParseInteger into a field of the record being built.
 template <typename T>
 bool ParseDecimal(std::string_view text, T& out) {
-  if (text.empty()) return false;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && ptr == text.data() + text.size();
+  auto value = ParseInteger<T>(text);
+  if (value) out = *value;
+  return value.has_value();
 }
 
 bool Consume(std::string_view& text, std::string_view prefix) {

@@ -79,7 +79,12 @@ Pids ScanProcesses(const std::string& procfs) {
     if (!IsPid(entry->d_name)) continue;
     ++pids.processes;
     path = procfs + "/" + entry->d_name + "/ns/net";
-    ssize_t n = readlink(path.c_str(), link, sizeof(link));
+    ssize_t n = 0;
+    {
+      // Another user's ns/net needs ptrace read access: CAP_SYS_PTRACE, for this call only.
+      ScopedCapability sys_ptrace(Capability::kSysPtrace);
+      n = readlink(path.c_str(), link, sizeof(link));
+    }
     if (n < 0) {
       if (!Vanished(errno)) ++pids.unreadable;
       continue;

@@ -47,12 +47,7 @@ StatRead StatCollector::ReadTable() {
   }
   // No procfs stats: either the module is absent, or the kernel lacks CONFIG_NF_CONNTRACK_PROCFS.
   // A netlink request would autoload the module, so check that it is loaded first.
-  const auto max_path = env_.Proc("sys/net/netfilter/nf_conntrack_max");
-  if (!std::filesystem::exists(max_path)) {
-    return {{},
-            Status::Unavailable("nf_conntrack is not loaded (" + max_path.string() +
-                                " does not exist)")};
-  }
+  if (Status loaded = ConntrackLoaded(env_); !loaded.ok()) return {{}, loaded};
   StatRead read = netlink_->Read();
   if (!read.status.ok()) {
     std::string why = path.string() + " does not exist; " + read.status.reason();

@@ -5,26 +5,6 @@
 namespace nfct {
 namespace {
 
-bool ParseHex32(std::string_view field, uint32_t& value) {
-  if (field.empty() || field.size() > 8) return false;
-  uint32_t result = 0;
-  for (char c : field) {
-    uint32_t digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<uint32_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<uint32_t>(c - 'a' + 10);
-    } else if (c >= 'A' && c <= 'F') {
-      digit = static_cast<uint32_t>(c - 'A' + 10);
-    } else {
-      return false;
-    }
-    result = result << 4 | digit;
-  }
-  value = result;
-  return true;
-}
-
 bool IsColumnName(std::string_view name) {
   for (char c : name) {
     if (!((c >= 'a' && c <= 'z') || c == '_')) return false;
@@ -68,10 +48,12 @@ std::variant<StatTable, StatParseError> ParseStatTable(std::string_view text) {
     }
     auto& row = table.rows.emplace_back(fields.size());
     for (size_t i = 0; i < fields.size(); ++i) {
-      if (!ParseHex32(fields[i], row[i])) {
+      auto value = ParseHex32(fields[i]);
+      if (!value) {
         return StatParseError{"line " + std::to_string(line_number) + " field \"" +
                               std::string(fields[i]) + "\" is not 32-bit hex"};
       }
+      row[i] = *value;
     }
   }
   if (table.columns.empty()) return StatParseError{"empty file"};

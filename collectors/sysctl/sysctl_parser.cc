@@ -1,18 +1,6 @@
 #include "collectors/sysctl/sysctl_parser.h"
 
-#include <charconv>
-
 namespace nfct {
-
-std::optional<uint64_t> ParseSysctlNumber(std::string_view text) {
-  size_t end = text.find_last_not_of(" \t\n");
-  if (end == std::string_view::npos) return std::nullopt;
-  text = text.substr(0, end + 1);
-  uint64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 namespace {
 bool IsNamePart(std::string_view part) {

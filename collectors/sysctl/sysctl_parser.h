@@ -1,6 +1,7 @@
 // Parses the conntrack sysctl files under /proc/sys/net/netfilter. Pure: no I/O.
-// A value file holds one decimal number and a newline, e.g. "262144\n" (every kernel since 2.6).
-// Timeout names look like nf_conntrack_tcp_timeout_time_wait or nf_conntrack_udp_timeout.
+// A value file holds one decimal number and a newline, e.g. "262144\n": ParseSysctlNumber, in
+// collectors/text.h since other rooms read sysctls too. Timeout names look like
+// nf_conntrack_tcp_timeout_time_wait or nf_conntrack_udp_timeout.
 #pragma once
 
 #include <cstdint>
@@ -8,10 +9,9 @@
 #include <string>
 #include <string_view>
 
-namespace nfct {
+#include "collectors/text.h"
 
-// One unsigned decimal, optionally followed by whitespace. Anything else is rejected.
-std::optional<uint64_t> ParseSysctlNumber(std::string_view text);
+namespace nfct {
 
 struct TimeoutName {
   std::string protocol;  // "tcp", "udp", "generic", "frag6", ...

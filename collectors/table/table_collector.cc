@@ -1,10 +1,8 @@
 #include "collectors/table/table_collector.h"
 
-#include <charconv>
-
 #include "collectors/duration.h"
 #include "collectors/log.h"
-#include "collectors/sysctl/sysctl_parser.h"
+#include "collectors/text.h"
 
 namespace nfct {
 namespace {
@@ -41,16 +39,8 @@ const FamilyDesc kSkipped{"nf_conntrack_table_dump_skipped_total",
                           "--collector.table.max-entries.",
                           {}};
 
-constexpr std::string_view kMaxPath = "sys/net/netfilter/nf_conntrack_max";
 constexpr std::string_view kCountPath = "sys/net/netfilter/nf_conntrack_count";
 constexpr size_t kMaxTopPorts = 1000;
-
-std::optional<uint64_t> ParseWhole(std::string_view text) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 double Seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
@@ -76,13 +66,13 @@ ParsedTableOptions ParseTableOptions(const OptionValues& values) {
     return parsed;
   }
   parsed.options.interval = *interval;
-  auto max_entries = ParseWhole(OptionValue(values, declared[1]));
+  auto max_entries = ParseInteger<uint64_t>(OptionValue(values, declared[1]));
   if (!max_entries) {
     parsed.error = "--collector.table.max-entries: must be a whole number (0 = no limit)";
     return parsed;
   }
   parsed.options.max_entries = *max_entries;
-  auto top_ports = ParseWhole(OptionValue(values, declared[2]));
+  auto top_ports = ParseInteger<uint64_t>(OptionValue(values, declared[2]));
   if (!top_ports || *top_ports > kMaxTopPorts) {
     parsed.error = "--collector.table.top-ports: must be a whole number from 0 to 1000";
     return parsed;
@@ -149,21 +139,11 @@ void TableCollector::Loop() {
 // Whether to dump now: not when nf_conntrack is not loaded (the request would load it), not
 // when the table is above max-entries.
 TableCollector::Precheck TableCollector::CheckBeforeDump() const {
-  const auto max_path = env_.Proc(kMaxPath);
-  if (!std::filesystem::exists(max_path)) {
-    return {Status::Unavailable("nf_conntrack is not loaded (" + max_path.string() +
-                                " does not exist)"),
-            false};
-  }
+  if (Status loaded = ConntrackLoaded(env_); !loaded.ok()) return {loaded, false};
   if (options_.max_entries == 0) return {Status::Ok(), false};
-  const auto count_path = env_.Proc(kCountPath);
-  FileRead file = ReadFile(count_path, 4096);
-  if (!file.ok()) {
-    return {StatusFromErrno(file.error, count_path, "nf_conntrack is not loaded", "root"), false};
-  }
-  auto count = ParseSysctlNumber(file.data);
-  if (!count) return {Status::Error("malformed number in " + count_path.string()), false};
-  return {Status::Ok(), *count > options_.max_entries};
+  SysctlRead count = ReadSysctlNumber(env_.Proc(kCountPath));
+  if (!count.value) return {count.status, false};
+  return {Status::Ok(), *count.value > options_.max_entries};
 }
 
 void TableCollector::RunOnce() {

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The top-level Dockerfile, built and run with podman on this machine (no Docker engine, no
 registry: deploy/container/podman-local.sh makes the base image with mmdebstrap and keeps its
-settings out of /etc). Checked: the image's user, port, labels, entrypoint and file
-capabilities, and that it holds no toolchain; run with --network host and the host's /proc at
+settings out of /etc). Checked: the image's user, port, labels, entrypoint, file capabilities
+and size (at most 30 MB), and that it holds the binary, its libraries and its copyright file
+and nothing else (no shell, no package manager); run with --network host and the host's /proc at
 /host/proc, it serves the host's real /metrics (limit = /proc/sys/net/netfilter/nf_conntrack_max)
 as uid 65534; each privilege level of docs/deployment.md gives the capabilities it says; SIGTERM
 (podman stop) exits 0. With --build-dir, the Debian package made from that build tree is also
@@ -91,15 +92,26 @@ def check_image(tag):
     for label in ("title", "description", "version", "revision"):
         check(labels.get(f"org.opencontainers.image.{label}"),
               f"OCI label org.opencontainers.image.{label}")
-    check(size_mb < 150, f"image under 150 MB ({size_mb:.1f} MB)")
+    check(size_mb <= 30, f"image at most 30 MB ({size_mb:.1f} MB)")
     mount = podman("image", "mount", tag).stdout.strip()
     try:
         getcap = run(["getcap", f"{mount}/usr/bin/nf_conntrack_exporter"]).stdout
-        check("cap_net_admin,cap_syslog=p" in getcap,
-              "file capabilities cap_net_admin,cap_syslog=p", getcap)
-        leftovers = [p for p in ("usr/bin/g++", "usr/bin/cmake", "usr/bin/setcap", "src", "build")
-                     if os.path.exists(f"{mount}/{p}")]
-        check(not leftovers, "no toolchain or sources in the runtime image", leftovers)
+        want_caps = "cap_net_admin,cap_sys_ptrace,cap_syslog,cap_dac_read_search=p"
+        check(set(re.split(r"[ ,=]", want_caps)) <= set(re.split(r"[ ,=]", getcap.strip())),
+              f"file capabilities {want_caps}", getcap)
+        leftovers = [p for p in ("usr/bin/g++", "usr/bin/cmake", "usr/bin/setcap", "src", "build",
+                                 "bin/sh", "usr/bin/sh", "usr/bin/dash", "usr/bin/bash",
+                                 "usr/bin/apt-get", "usr/bin/dpkg", "var/lib/dpkg", "etc/apt")
+                     if os.path.lexists(f"{mount}/{p}")]
+        check(not leftovers, "no toolchain, sources, shell or package manager in the image", leftovers)
+        # Every library the binary loads is in the image: it started (check_host_metrics), and
+        # nothing but the binary, its loader, its libraries and its copyright file is there.
+        files = sorted(str(p.relative_to(mount)) for p in pathlib.Path(mount).rglob("*")
+                       if p.is_file() and not str(p.relative_to(mount)).startswith(("proc", "sys", "dev", "etc")))
+        strays = [f for f in files if not (f == "usr/bin/nf_conntrack_exporter" or ".so" in f
+                                           or f == "usr/share/doc/nf-conntrack-exporter/copyright")]
+        check(not strays, f"only the binary, its {len(files) - 2} shared libraries and its copyright file",
+              strays)
     finally:
         podman("image", "unmount", tag)
 

@@ -90,8 +90,14 @@ def check_daemonset(objects, binary):
          "runs as non-root 65534"),
         (security.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation: false"),
         (security.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem"),
-        (security.get("capabilities") == {"drop": ["ALL"], "add": ["NET_ADMIN"]},
-         "capabilities: drop ALL, add NET_ADMIN only"),
+        (security.get("capabilities") == {"drop": ["ALL"], "add": ["NET_ADMIN", "SYS_PTRACE"]},
+         "capabilities: drop ALL, add NET_ADMIN (netlink) and SYS_PTRACE (other pods' ns/net) only"),
+        (pod.get("nodeSelector") == {"kubernetes.io/os": "linux"}, "pinned to Linux nodes"),
+        (pod.get("hostPID") is not True, "no hostPID: the host's /proc mount shows every process"),
+        (mounts.get("/run/netns", {}).get("readOnly") is True and
+         mounts.get("/run/netns", {}).get("mountPropagation") == "HostToContainer" and
+         volumes.get(mounts.get("/run/netns", {}).get("name"), {}).get("hostPath", {}).get("path")
+         == "/run/netns", "host /run/netns read-only, HostToContainer (ip netns names)"),
         (pod_security.get("seccompProfile", {}).get("type") == "RuntimeDefault",
          "seccomp RuntimeDefault"),
         ({"operator": "Exists"} in pod.get("tolerations", []), "tolerates every taint"),
@@ -114,6 +120,41 @@ def check_daemonset(objects, binary):
           accepted.stderr)
 
 
+def check_service(objects):
+    services = [o for o in objects if o["kind"] == "Service"]
+    if not check(len(services) == 1, "one Service (Prometheus without the Operator)"):
+        return
+    svc = services[0]
+    notes = svc["metadata"].get("annotations", {})
+    check(notes.get("prometheus.io/scrape") == "true" and notes.get("prometheus.io/port") == "9725"
+          and notes.get("prometheus.io/path") == "/metrics", "Service: prometheus.io scrape annotations")
+    check(svc["spec"].get("selector") == {"app.kubernetes.io/name": "nf-conntrack-exporter"} and
+          svc["spec"]["ports"][0].get("targetPort") == "metrics", "Service: selects the exporter pods' metrics port")
+
+
+def check_kernel_log_overlay(objects):
+    """The kernel-log overlay reads the host journal: no privileged pod, no host device."""
+    ds = [o for o in objects if o["kind"] == "DaemonSet"][0]
+    pod = ds["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    security = container.get("securityContext", {})
+    mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    journal = mounts.get("/host/journal", {})
+    check(not security.get("privileged"), "kernel-log overlay: not privileged")
+    check(security.get("allowPrivilegeEscalation") is False, "kernel-log overlay: allowPrivilegeEscalation: false")
+    check(security.get("capabilities", {}).get("drop") == ["ALL"] and
+          "SYSLOG" not in security.get("capabilities", {}).get("add", []),
+          "kernel-log overlay: drop ALL, no SYSLOG (no /dev/kmsg)")
+    check(journal.get("readOnly") is True and
+          volumes.get(journal.get("name"), {}).get("hostPath", {}).get("path") == "/var/log/journal",
+          "kernel-log overlay: the host journal mounted read-only")
+    check(not any(v.get("hostPath", {}).get("path", "").startswith("/dev") for v in volumes.values()),
+          "kernel-log overlay: no host device")
+    check("--collector.kmsg.source=journald:/host/journal" in container.get("args", []),
+          "kernel-log overlay: journald source on the mounted journal")
+
+
 def check_podmonitor(objects):
     monitors = [o for o in objects if o["kind"] == "PodMonitor"]
     if not check(len(monitors) == 1, "one PodMonitor"):
@@ -123,7 +164,7 @@ def check_podmonitor(objects):
     check(relabel.get("instance", {}).get("sourceLabels") == ["__meta_kubernetes_pod_node_name"],
           "PodMonitor: instance = the node name")
     check(relabel.get("job", {}).get("replacement") == "nf_conntrack",
-          "PodMonitor: job = nf_conntrack, as the alert rules expect")
+          "PodMonitor: job = nf_conntrack, as the rendered alert rules' exporterSelector expects")
     check(endpoint.get("port") == "metrics" and endpoint.get("path") == "/metrics",
           "PodMonitor: scrapes port metrics, /metrics")
 
@@ -155,9 +196,12 @@ def main():
                 promtool = run(["promtool", "check", "rules", rule_file])
                 check(promtool.returncode == 0, f"promtool check rules {rule_file.stem}",
                       promtool.stdout + promtool.stderr)
+            if root == "overlays/kernel-log":
+                check_kernel_log_overlay(as_json(validator, text, tmp))
             if root == "":
                 objects = as_json(validator, text, tmp)
                 check_daemonset(objects, args.binary)
+                check_service(objects)
                 check_podmonitor(objects)
                 dashboards = [o for o in objects if o["kind"] == "ConfigMap"]
                 check(any(o["metadata"].get("labels", {}).get("grafana_dashboard") == "1"

@@ -61,7 +61,12 @@ def check_contents(root, listing):
         "usr/bin/nf_conntrack_exporter": None,
         f"usr/lib/systemd/system/{PACKAGE}.service":
             SOURCE_DIR / f"deploy/systemd/{PACKAGE}.service",
+        # Shipped disabled: socket activation is the operator's choice (README).
+        f"usr/lib/systemd/system/{PACKAGE}.socket":
+            SOURCE_DIR / f"deploy/systemd/{PACKAGE}.socket",
         f"etc/default/{PACKAGE}": SOURCE_DIR / f"deploy/systemd/{PACKAGE}.default",
+        f"usr/share/doc/{PACKAGE}/copyright": SOURCE_DIR / "deploy/debian/copyright",
+        f"usr/share/doc/{PACKAGE}/CHANGELOG.md": SOURCE_DIR / "CHANGELOG.md",
     }
     for source in sorted((SOURCE_DIR / "alerts").glob("*.yml")):
         expected[f"{SHARE}/alerts/{source.name}"] = source

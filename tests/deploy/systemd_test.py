@@ -22,6 +22,7 @@ from deploytest import SOURCE_DIR, check, finish, need_tools, run
 
 UNIT = "nf-conntrack-exporter.service"
 UNIT_PATH = SOURCE_DIR / "deploy/systemd" / UNIT
+SOCKET = "nf-conntrack-exporter.socket"  # the socket-activation example (--web.systemd-socket)
 DEFAULTS_PATH = SOURCE_DIR / "deploy/systemd/nf-conntrack-exporter.default"
 SYSTEM_UNITS = ["/usr/lib/systemd/system", "/lib/systemd/system"]
 # systemd-analyze security: 0 is best, 10 worst; "OK" ends at 4.9. Measured 2.2.
@@ -48,6 +49,7 @@ def scratch_root(binary, tmp):
     # The host's units give verify the dependencies (sysinit.target, ...) it resolves.
     shutil.copytree(units, root / "usr/lib/systemd/system", symlinks=True)
     shutil.copy(UNIT_PATH, root / "usr/lib/systemd/system" / UNIT)
+    shutil.copy(SOURCE_DIR / "deploy/systemd" / SOCKET, root / "usr/lib/systemd/system" / SOCKET)
     (root / "etc/default").mkdir(parents=True)
     shutil.copy(DEFAULTS_PATH, root / "etc/default/nf-conntrack-exporter")
     return root
@@ -141,6 +143,10 @@ def main():
         output = (verify.stdout + verify.stderr).strip()
         check(verify.returncode == 0 and not output,
               "systemd-analyze verify: no error and no warning", output)
+        verify = run(["systemd-analyze", "verify", "--man=no", f"--root={root}", SOCKET])
+        output = (verify.stdout + verify.stderr).strip()
+        check(verify.returncode == 0 and not output,
+              f"systemd-analyze verify {SOCKET}: no error and no warning", output)
 
         security = run(["systemd-analyze", "security", "--offline=true", f"--root={root}",
                         "--no-pager", UNIT])

@@ -1,5 +1,9 @@
 // Walks every declared metric family: valid names, units and _total where due, help that is a
 // sentence; every declared family appears in some golden file and nothing undeclared does.
+#include <prometheus/check_names.h>
+
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <set>
 
@@ -9,13 +13,14 @@
 namespace nfct::testing {
 namespace {
 
-bool ValidName(std::string_view name) {
-  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-    if (!ok) return false;
-  }
-  return !name.starts_with("__");
+// prometheus-cpp's own checks, plus the house rule that names are lower-case snake_case.
+bool ValidMetricName(std::string_view name) {
+  return prometheus::CheckMetricName(std::string(name)) &&
+         std::none_of(name.begin(), name.end(), [](char c) { return c == ':' || std::isupper(c); });
+}
+bool ValidLabelName(std::string_view name) {
+  return prometheus::CheckLabelName(std::string(name)) &&
+         std::none_of(name.begin(), name.end(), [](char c) { return std::isupper(c); });
 }
 
 std::vector<FamilyDesc> AllDeclared() {
@@ -36,7 +41,7 @@ TEST(Declarations, FollowPrometheusConventions) {
   std::set<std::string_view> names;
   for (const auto& desc : declared) {
     SCOPED_TRACE(std::string(desc.name));
-    EXPECT_TRUE(ValidName(desc.name));
+    EXPECT_TRUE(ValidMetricName(desc.name));
     EXPECT_TRUE(names.insert(desc.name).second) << "declared twice";
     EXPECT_TRUE(desc.name.starts_with("nf_conntrack_") || desc.name.starts_with("process_"));
     bool total = desc.name.ends_with("_total");
@@ -45,7 +50,7 @@ TEST(Declarations, FollowPrometheusConventions) {
     EXPECT_TRUE(desc.help.back() == '.') << "help is a sentence: " << desc.help;
     EXPECT_TRUE(desc.help[0] >= 'A' && desc.help[0] <= 'Z') << desc.help;
     for (auto label : desc.labels) {
-      EXPECT_TRUE(ValidName(label)) << label;
+      EXPECT_TRUE(ValidLabelName(label)) << label;
       EXPECT_NE(label, "le");
       EXPECT_NE(label, "quantile");
     }
@@ -88,7 +93,7 @@ TEST(Declarations, ExporterMetricsAreServedAsDeclared) {
 TEST(Declarations, CollectorNamesAreUniqueSnakeCase) {
   std::set<std::string_view> names;
   for (const auto& entry : AllCollectors()) {
-    EXPECT_TRUE(ValidName(entry.name)) << entry.name;
+    EXPECT_TRUE(ValidLabelName(entry.name)) << entry.name;  // a label value and a flag
     EXPECT_TRUE(names.insert(entry.name).second) << entry.name;
     EXPECT_FALSE(entry.help.empty()) << entry.name;
   }

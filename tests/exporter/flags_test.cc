@@ -17,7 +17,7 @@ TEST(Flags, Defaults) {
   auto [flags, error] = Parse({});
   ASSERT_EQ(error, "");
   EXPECT_EQ(flags.listen_addresses, std::vector<std::string>{":9725"});
-  EXPECT_EQ(flags.telemetry_path, "/metrics");
+  EXPECT_EQ(flags.http.telemetry_path, "/metrics");
   EXPECT_EQ(flags.procfs, "/proc");
   EXPECT_TRUE(flags.collector_enabled.at("sysctl"));
   EXPECT_FALSE(flags.collector_enabled.at("table"));
@@ -57,11 +57,37 @@ TEST(Flags, ErrorsNameTheFlag) {
       {{"--collector.nope"}, "--collector.nope: unknown flag (see --help)"},
       {{"--collector.sysctl=maybe"}, "--collector.sysctl: takes true or false"},
       {{"--web.telemetry-path=metrics"}, "--web.telemetry-path: must start with / and not be /"},
-      {{"--web.max-requests=-3"}, "--web.max-requests: must be a whole number >= 0"},
+      {{"--web.max-requests=-3"}, "--web.max-requests: must be a whole number from 0 to 1000000"},
+      {{"--web.max-connections=0"},
+       "--web.max-connections: must be a whole number from 1 to 1000000"},
+      {{"--web.max-header-bytes=12k"},
+       "--web.max-header-bytes: must be a whole number from 4096 to 16777216"},
+      {{"--web.read-header-timeout=10"},
+       "--web.read-header-timeout: must be a positive duration such as 10s or 500ms"},
+      {{"--web.idle-timeout=0s"},
+       "--web.idle-timeout: must be a positive duration such as 10s or 500ms"},
       {{"stray"}, "--stray: unexpected argument"},
       {{"--collector.table.interval"}, "--collector.table.interval: needs a value"},
   };
   for (const auto& [args, message] : kBad) EXPECT_EQ(Parse(args).error, message) << args[0];
+}
+
+TEST(Flags, ServerLimits) {
+  auto defaults = Parse({}).flags.http.limits;
+  EXPECT_EQ(defaults.max_connections, 4096u);
+  EXPECT_EQ(defaults.max_connections_per_ip, 64u);
+  EXPECT_EQ(defaults.read_header_timeout, std::chrono::seconds(10));
+  auto flags = Parse({"--web.max-connections=10", "--web.max-connections-per-ip", "0",
+                      "--web.max-header-bytes=8192", "--web.read-header-timeout=500ms",
+                      "--web.idle-timeout=2m", "--web.listen-backlog=16", "--web.max-requests=3"})
+                   .flags;
+  EXPECT_EQ(flags.http.limits.max_connections, 10u);
+  EXPECT_EQ(flags.http.limits.max_connections_per_ip, 0u);
+  EXPECT_EQ(flags.http.limits.max_header_bytes, 8192u);
+  EXPECT_EQ(flags.http.limits.read_header_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(flags.http.limits.idle_timeout, std::chrono::minutes(2));
+  EXPECT_EQ(flags.http.limits.listen_backlog, 16);
+  EXPECT_EQ(flags.http.max_requests, 3);
 }
 
 TEST(Flags, UsageListsEveryFlagAndCollector) {

@@ -8,9 +8,9 @@ namespace nfct::testing {
 namespace {
 
 std::string ScrapeThroughServer(const CollectorSet& set) {
-  HttpServer server({"/metrics", 0}, set, {});
+  HttpServer server({"/metrics", 0, {}}, set, {});
   EXPECT_EQ(server.Listen({"127.0.0.1:0"}), "");
-  server.Start();
+  EXPECT_EQ(server.Start(), "");
   httplib::Client client("127.0.0.1", server.ports().at(0));
   auto response = client.Get("/metrics");
   server.Stop();

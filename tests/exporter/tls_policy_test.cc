@@ -128,11 +128,6 @@ class TlsDaemon {
 
 class TlsPolicyTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { shared_certs_ = new TestCerts(); }
-  static void TearDownTestSuite() {
-    delete shared_certs_;
-    shared_certs_ = nullptr;
-  }
   void SetUp() override { ASSERT_TRUE(certs_.ok()) << "make_test_certs.sh failed"; }
 
   std::unique_ptr<TlsPolicy> Policy(const std::string& extra) {
@@ -152,10 +147,8 @@ class TlsPolicyTest : public ::testing::Test {
     return std::to_string(result->status) + " " + result->body;
   }
 
-  static TestCerts* shared_certs_;  // made once: openssl takes a while
-  const TestCerts& certs_ = *shared_certs_;
+  const TestCerts& certs_ = SharedTestCerts();
 };
-TestCerts* TlsPolicyTest::shared_certs_ = nullptr;
 
 TEST_F(TlsPolicyTest, ServesTlsAndRefusesVersionsBelowTheMinimum) {
   auto policy = Policy("  min_version: TLS13\n");

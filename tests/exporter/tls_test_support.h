@@ -50,6 +50,12 @@ class TestCerts {
   bool ok_ = false;
 };
 
+// One set per test process, made on first use (openssl takes a while), removed at exit.
+inline const TestCerts& SharedTestCerts() {
+  static TestCerts certs;
+  return certs;
+}
+
 struct ClientOptions {
   std::string cert, key;  // client certificate (file names in TestCerts); empty: none
   int max_version = 0;    // e.g. TLS1_2_VERSION; 0: OpenSSL's default

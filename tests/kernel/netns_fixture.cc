@@ -19,6 +19,10 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <variant>
+
+#include "collectors/env.h"
+#include "collectors/stat/stat_parser.h"
 
 extern char** environ;
 
@@ -167,6 +171,24 @@ long TestNetns::FillToMax() const {
     created = std::stol(result.out.substr(pos + 8));
   }
   return created;
+}
+
+uint64_t StatColumnSum(const std::string& stat_text, const std::string& column) {
+  auto parsed = ParseStatTable(stat_text);
+  if (!std::holds_alternative<StatTable>(parsed)) return 0;
+  const auto& table = std::get<StatTable>(parsed);
+  uint64_t sum = 0;
+  for (size_t c = 0; c < table.columns.size(); ++c) {
+    if (table.columns[c] != column) continue;
+    for (const auto& row : table.rows) sum += row[c];
+  }
+  return sum;
+}
+
+uint64_t KernelStatSum(const TestNetns& ns, const std::string& column) {
+  return ns.Within([&] {
+    return StatColumnSum(ReadFile("/proc/thread-self/net/stat/nf_conntrack").data, column);
+  });
 }
 
 SendResult TestNetns::SendUdpFlows(int count, int first_port) const {

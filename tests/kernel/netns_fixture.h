@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <optional>
@@ -75,6 +76,11 @@ class TestNetns {
   std::string name_;
   ino_t inode_ = 0;
 };
+
+// Sum of one /proc/net/stat/nf_conntrack column over CPUs, from the file's text; 0 if absent.
+uint64_t StatColumnSum(const std::string& stat_text, const std::string& column);
+// The same, read inside the netns.
+uint64_t KernelStatSum(const TestNetns& ns, const std::string& column);
 
 // The built exporter, started inside a netns on 127.0.0.1:0 and stopped with SIGTERM.
 // `wrapper` goes before the binary, e.g. {"setpriv", "--reuid=65534", ...} to drop privileges.

@@ -15,20 +15,6 @@ namespace {
 #define SKIP_UNLESS_KERNEL() \
   if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why
 
-// Sum of one /proc/net/stat/nf_conntrack column over CPUs, read inside the netns.
-uint64_t KernelStatSum(const TestNetns& ns, const std::string& column) {
-  return ns.Within([&] {
-    FileRead file = ReadFile("/proc/thread-self/net/stat/nf_conntrack");
-    auto table = std::get<StatTable>(ParseStatTable(file.data));
-    uint64_t sum = 0;
-    for (size_t c = 0; c < table.columns.size(); ++c) {
-      if (table.columns[c] != column) continue;
-      for (const auto& row : table.rows) sum += row[c];
-    }
-    return sum;
-  });
-}
-
 TEST(SysctlKernel, EntriesLimitBucketsAndTimeoutsMatchTheKernel) {
   SKIP_UNLESS_KERNEL();
   TestNetns ns("sysctl");

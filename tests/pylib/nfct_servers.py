@@ -232,21 +232,14 @@ def rewrite_webhook_urls(config_text, base_url):
     return "".join(out), rewritten
 
 
-def alert_names_and_severities(rules_path):
-    """{alertname: severity} from our rules file (plain text; cross-checked by callers)."""
-    result = {}
-    current = None
+def alert_rules(rules_path):
+    """Every rule of our rendered rules file: [{"alert"|"record": name, "expr": ..., ...}]."""
+    import yaml  # python3-yaml; only the callers that read rules need it
     with open(rules_path) as f:
-        for line in f:
-            m = re.match(r"^\s*-\s*alert:\s*(\w+)\s*$", line)
-            if m:
-                current = m.group(1)
-                result[current] = None
-                continue
-            if re.match(r"^\s*-\s*record:", line):
-                current = None
-                continue
-            m = re.match(r"^\s*severity:\s*(\w+)\s*$", line)
-            if m and current:
-                result[current] = m.group(1)
-    return result
+        doc = yaml.safe_load(f)
+    return [r for g in doc["groups"] for r in g["rules"]]
+
+
+def alert_names_and_severities(rules_path):
+    """{alertname: severity} from our rules file."""
+    return {r["alert"]: r.get("labels", {}).get("severity") for r in alert_rules(rules_path) if "alert" in r}

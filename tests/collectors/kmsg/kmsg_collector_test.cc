@@ -3,10 +3,10 @@
 #include "collectors/kmsg/kmsg_collector.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/check_names.h>
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
-#include <regex>
 #include <thread>
 
 #include "collectors/kmsg/kmsg_device.h"
@@ -141,10 +141,9 @@ TEST(KmsgCollector, FamiliesAreDeclaredWell) {
   FakeKmsg fake;
   auto collector = MakeCollector(FixtureEnv("6.18"), fake);
   const std::string golden = ReadText(GoldenFile("kmsg_replay"));
-  const std::regex name_re("[a-z_][a-z0-9_]*");
   for (const auto& family : collector->Families()) {
     std::string name(family.name);
-    EXPECT_TRUE(std::regex_match(name, name_re)) << name;
+    EXPECT_TRUE(prometheus::CheckMetricName(name)) << name;
     EXPECT_TRUE(name.starts_with("nf_conntrack_kernel_log_")) << name;
     EXPECT_EQ(family.type == prometheus::MetricType::Counter, name.ends_with("_total")) << name;
     EXPECT_TRUE(!family.help.empty() && family.help.back() == '.') << name;
