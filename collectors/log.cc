@@ -43,7 +43,8 @@ bool NeedsQuotes(std::string_view value) {
   return false;
 }
 
-// Escapes for a double-quoted string; the same rules serve logfmt and JSON.
+}  // namespace
+
 void AppendQuoted(std::string& out, std::string_view value) {
   out += '"';
   for (unsigned char c : value) {
@@ -72,6 +73,8 @@ void AppendQuoted(std::string& out, std::string_view value) {
   }
   out += '"';
 }
+
+namespace {
 
 void AppendField(std::string& out, LogFormat format, std::string_view key, std::string_view value) {
   if (format == LogFormat::kJson) {

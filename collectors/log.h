@@ -24,6 +24,10 @@ void ConfigureLog(LogLevel min_level, LogFormat format, std::ostream* out = null
 using LogField = std::pair<std::string_view, std::string_view>;
 void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});
 
+// Appends `value` as a double-quoted string with the escapes both logfmt and JSON accept; the
+// doctor's JSON report uses it too.
+void AppendQuoted(std::string& out, std::string_view value);
+
 // Formats one line without the timestamp; exposed for tests.
 std::string FormatLogLine(LogFormat format, std::string_view ts, LogLevel level,
                           std::string_view msg, std::initializer_list<LogField> fields);

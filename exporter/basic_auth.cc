@@ -159,8 +159,8 @@ BasicAuth::Result BasicAuth::Check(std::string_view user, std::string_view passw
     if (auto it = verified_.find(user); it != verified_.end() && ConstantTimeEqual(it->second, key))
       return Result::kOk;
     if (failures_.count(key)) return Result::kDenied;
-    if (waiting_ >= options_.max_waiting || !TakeBudget()) return Result::kThrottled;
-    ++waiting_;
+    if (in_bcrypt_ >= options_.max_concurrent || !TakeBudget()) return Result::kThrottled;
+    ++in_bcrypt_;
   }
   bool match = false;
   {
@@ -175,7 +175,7 @@ BasicAuth::Result BasicAuth::Check(std::string_view user, std::string_view passw
         out != nullptr && out[0] != '*' && ConstantTimeEqual(out, hash) && known != users_.end();
     std::lock_guard lock(mu_);
     budget_seconds_ -= spent;
-    --waiting_;
+    --in_bcrypt_;
     ++bcrypt_runs_;
     if (match) {
       verified_[known->first] = key;

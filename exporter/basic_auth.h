@@ -34,7 +34,9 @@ class BasicAuth {
     // ...with bursts of this many seconds (a restart with several scrapers, a few typos).
     double burst_seconds = 1.0;
     size_t remembered_failures = 256;  // distinct wrong user/password pairs remembered
-    int max_waiting = 4;               // requests queued behind a running bcrypt
+    // Password checks running or queued at once; more get kThrottled at once. 1 keeps all but
+    // one of the server's workers free for scrapes whose password is remembered.
+    int max_concurrent = 1;
     std::function<std::chrono::steady_clock::time_point()> now = [] {
       return std::chrono::steady_clock::now();
     };
@@ -73,7 +75,7 @@ class BasicAuth {
   std::deque<Digest> failure_order_;  // oldest first, for eviction
   double budget_seconds_;
   std::chrono::steady_clock::time_point budget_time_;
-  int waiting_ = 0;
+  int in_bcrypt_ = 0;  // running or queued for bcrypt_mu_
   uint64_t bcrypt_runs_ = 0;
 
   std::mutex bcrypt_mu_;  // one bcrypt at a time; guards crypt_data_

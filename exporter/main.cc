@@ -8,6 +8,7 @@
 #include "collectors/log.h"
 #include "exporter/capabilities.h"
 #include "exporter/collector_set.h"
+#include "exporter/doctor/doctor_command.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
 #include "exporter/systemd_socket.h"
@@ -119,6 +120,9 @@ int Serve(const std::vector<CollectorEntry>& entries, const Flags& flags) {
 
 int main(int argc, char** argv) {
   using namespace nfct;
+  if (argc > 1 && std::string_view(argv[1]) == "doctor") {
+    return doctor::RunDoctor(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
+  }
   const auto& entries = AllCollectors();
   auto [flags, error] = ParseFlags(std::vector<std::string>(argv + 1, argv + argc), entries);
   if (!error.empty()) {

@@ -1,6 +1,10 @@
 #include "collectors/sysctl/sysctl_collector.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <system_error>
 
 #include "collectors/sysctl/sysctl_parser.h"
@@ -38,22 +42,78 @@ struct NumberRead {
   Status status = Status::Ok();
 };
 
-NumberRead ReadNumber(const std::filesystem::path& path) {
-  FileRead file = ReadFile(path, 4096);
-  if (!file.ok()) return {std::nullopt, StatusFromErrno(file.error, path, kNotLoaded, "root")};
-  auto value = ParseSysctlNumber(file.data);
-  if (!value) return {std::nullopt, Status::Error("malformed number in " + path.string())};
-  return {value, Status::Ok()};
-}
+// A sysctl file kept open: opened on first use and again after a failed read.
+class KeptFile {
+ public:
+  explicit KeptFile(std::filesystem::path path) : path_(std::move(path)) {}
+  ~KeptFile() { Close(); }
+  KeptFile(KeptFile &&other) noexcept : path_(std::move(other.path_)), fd_(other.fd_) {
+    other.fd_ = -1;
+  }
+  KeptFile &operator=(KeptFile &&other) noexcept {
+    std::swap(path_, other.path_);
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
 
-// Keeps the first non-Ok status: the one log line names the first thing that went wrong.
-void Merge(Status& into, const Status& next) {
+  NumberRead ReadNumber() {
+    if (fd_ < 0) fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) return {std::nullopt, StatusFromErrno(errno, path_, kNotLoaded, "root")};
+    char buffer[64];  // a sysctl number is at most 21 bytes
+    ssize_t n = pread(fd_, buffer, sizeof buffer, 0);
+    if (n < 0 || n == static_cast<ssize_t>(sizeof buffer)) {
+      int error = n < 0 ? errno : EFBIG;
+      Close();
+      return {std::nullopt, StatusFromErrno(error, path_, kNotLoaded, "root")};
+    }
+    auto value = ParseSysctlNumber(std::string_view(buffer, static_cast<size_t>(n)));
+    if (!value) return {std::nullopt, Status::Error("malformed number in " + path_.string())};
+    return {value, Status::Ok()};
+  }
+
+ private:
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+struct Timeout {
+  TimeoutName name;
+  KeptFile file;
+};
+
+// Keeps the first non-Ok status: the one log line names the first thing that
+// went wrong.
+void Merge(Status &into, const Status &next) {
   if (into.ok() && !next.ok()) into = next;
 }
 
 }  // namespace
 
-const std::vector<FamilyDesc>& SysctlCollector::Families() const {
+struct SysctlCollector::Files {
+  KeptFile count;
+  KeptFile max;
+  KeptFile buckets;
+  KeptFile hashsize;
+  std::vector<Timeout> timeouts;  // sorted by protocol and state
+  bool walked = false;            // timeouts found; walked again after any failed read
+};
+
+SysctlCollector::SysctlCollector(Env env)
+    : env_(std::move(env)),
+      files_(new Files{KeptFile(env_.Proc(kNetfilterDir) / "nf_conntrack_count"),
+                       KeptFile(env_.Proc(kNetfilterDir) / "nf_conntrack_max"),
+                       KeptFile(env_.Proc(kNetfilterDir) / "nf_conntrack_buckets"),
+                       KeptFile(env_.Sys("module/nf_conntrack/parameters/hashsize")),
+                       {},
+                       false}) {}
+
+SysctlCollector::~SysctlCollector() = default;
+
+const std::vector<FamilyDesc> &SysctlCollector::Families() const {
   static const std::vector<FamilyDesc> kFamilies = {kEntries, kLimit, kBuckets, kTimeout};
   return kFamilies;
 }
@@ -63,22 +123,28 @@ std::vector<std::string> SysctlCollector::Sources() const {
           env_.Sys("module/nf_conntrack/parameters/hashsize").string()};
 }
 
-Status SysctlCollector::Collect(MetricSink& sink) {
-  const auto dir = env_.Proc(kNetfilterDir);
-  NumberRead count = ReadNumber(dir / "nf_conntrack_count");
-  // Without the count file the module is absent: nothing else here can be meaningful.
-  if (!count.value) return count.status;
+Status SysctlCollector::Collect(MetricSink &sink) {
+  std::lock_guard lock(mutex_);
+  NumberRead count = files_->count.ReadNumber();
+  // Without the count file the module is absent: nothing else here can be
+  // meaningful.
+  if (!count.value) {
+    files_->timeouts.clear();
+    files_->walked = false;
+    return count.status;
+  }
   sink.Add(kEntries, {}, static_cast<double>(*count.value));
 
   Status status = Status::Ok();
-  NumberRead max = ReadNumber(dir / "nf_conntrack_max");
+  NumberRead max = files_->max.ReadNumber();
   if (max.value) sink.Add(kLimit, {}, static_cast<double>(*max.value));
   Merge(status, max.status);
 
-  NumberRead buckets = ReadNumber(dir / "nf_conntrack_buckets");
+  NumberRead buckets = files_->buckets.ReadNumber();
   if (!buckets.value) {
-    // Kernels before the buckets sysctl expose only the module parameter (mode 0600).
-    NumberRead hashsize = ReadNumber(env_.Sys("module/nf_conntrack/parameters/hashsize"));
+    // Kernels before the buckets sysctl expose only the module parameter (mode
+    // 0600).
+    NumberRead hashsize = files_->hashsize.ReadNumber();
     if (hashsize.value) buckets = hashsize;
   }
   if (buckets.value) sink.Add(kBuckets, {}, static_cast<double>(*buckets.value));
@@ -88,29 +154,40 @@ Status SysctlCollector::Collect(MetricSink& sink) {
   return status;
 }
 
-Status SysctlCollector::CollectTimeouts(MetricSink& sink) const {
-  const auto dir = env_.Proc(kNetfilterDir);
-  std::vector<std::pair<TimeoutName, std::filesystem::path>> timeouts;
-  std::error_code ec;
-  for (const auto& item : std::filesystem::directory_iterator(dir, ec)) {
-    auto name = ParseTimeoutName(item.path().filename().string());
-    if (name) timeouts.emplace_back(std::move(*name), item.path());
+Status SysctlCollector::CollectTimeouts(MetricSink &sink) {
+  auto &timeouts = files_->timeouts;
+  if (!files_->walked) {
+    const auto dir = env_.Proc(kNetfilterDir);
+    timeouts.clear();
+    std::error_code ec;
+    for (const auto &item : std::filesystem::directory_iterator(dir, ec)) {
+      auto name = ParseTimeoutName(item.path().filename().string());
+      if (name) timeouts.push_back({std::move(*name), KeptFile(item.path())});
+    }
+    if (ec) {
+      timeouts.clear();
+      return StatusFromErrno(ec.value(), dir, kNotLoaded, "root");
+    }
+    std::sort(timeouts.begin(), timeouts.end(), [](const auto &a, const auto &b) {
+      return std::tie(a.name.protocol, a.name.state) < std::tie(b.name.protocol, b.name.state);
+    });
+    files_->walked = true;
   }
-  if (ec) return StatusFromErrno(ec.value(), dir, kNotLoaded, "root");
-  std::sort(timeouts.begin(), timeouts.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.first.protocol, a.first.state) < std::tie(b.first.protocol, b.first.state);
-  });
   Status status = Status::Ok();
-  for (const auto& [name, path] : timeouts) {
-    NumberRead value = ReadNumber(path);
-    if (value.value)
-      sink.Add(kTimeout, {name.protocol, name.state}, static_cast<double>(*value.value));
+  for (auto &timeout : timeouts) {
+    NumberRead value = timeout.file.ReadNumber();
+    if (value.value) {
+      sink.Add(kTimeout, {timeout.name.protocol, timeout.name.state},
+               static_cast<double>(*value.value));
+    }
     Merge(status, value.status);
   }
+  // A file that vanished (a protocol module unloaded): walk again next time.
+  if (!status.ok()) files_->walked = false;
   return status;
 }
 
-MadeCollector MakeSysctlCollector(const Env& env, const OptionValues&) {
+MadeCollector MakeSysctlCollector(const Env &env, const OptionValues &) {
   return {std::make_unique<SysctlCollector>(env), ""};
 }
 

@@ -1,6 +1,12 @@
-// Collector "sysctl": entries, limit, buckets and every timeout of the exporter's netns, from
-// /proc/sys/net/netfilter. A handful of small file reads per scrape; stateless, thread safe.
+// Collector "sysctl": entries, limit, buckets and every timeout of the
+// exporter's netns, from /proc/sys/net/netfilter. The files stay open and are
+// re-read with pread (one system call per file per scrape), the timeout files
+// found by one directory walk; a failed read closes them and the next scrape
+// opens and walks again. Thread safe: a mutex serialises its scrapes.
 #pragma once
+
+#include <memory>
+#include <mutex>
 
 #include "collectors/collector.h"
 #include "collectors/env.h"
@@ -10,18 +16,22 @@ namespace nfct {
 
 class SysctlCollector : public Collector {
  public:
-  explicit SysctlCollector(Env env) : env_(std::move(env)) {}
+  explicit SysctlCollector(Env env);
+  ~SysctlCollector() override;
 
-  const std::vector<FamilyDesc>& Families() const override;
+  const std::vector<FamilyDesc> &Families() const override;
   std::vector<std::string> Sources() const override;
-  Status Collect(MetricSink& sink) override;
+  Status Collect(MetricSink &sink) override;
 
  private:
-  Status CollectTimeouts(MetricSink& sink) const;
+  struct Files;  // the open descriptors, in sysctl_collector.cc
+  Status CollectTimeouts(MetricSink &sink);
   Env env_;
+  std::mutex mutex_;
+  std::unique_ptr<Files> files_;
 };
 
 // The room's factory; the collector takes no options.
-MadeCollector MakeSysctlCollector(const Env& env, const OptionValues& options);
+MadeCollector MakeSysctlCollector(const Env &env, const OptionValues &options);
 
 }  // namespace nfct

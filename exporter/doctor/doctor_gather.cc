@@ -1,0 +1,353 @@
+#include "exporter/doctor/doctor_gather.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <thread>
+
+#include "collectors/all.h"
+#include "collectors/kmsg/kmsg_parser.h"
+#include "collectors/netns/netns_walk.h"
+#include "collectors/table/table_counts.h"
+#include "collectors/text.h"
+
+namespace nfct::doctor {
+namespace {
+
+using Families = std::vector<prometheus::MetricFamily>;
+
+// How many namespaces' table-full lines the report shows; the total counts every one.
+constexpr size_t kLatestNamespaces = 5;
+// The kernel's ring buffer holds far fewer records; a bound against a device that never ends.
+constexpr int kMaxRecords = 4 * 1024 * 1024;
+// The longest record is 8 KiB (CONSOLE_EXT_LOG_MAX); a shorter buffer loses it with EINVAL.
+constexpr size_t kRecordBuffer = 16 * 1024;
+// Between two readings of the entry count inside the window, for the peak.
+constexpr std::chrono::milliseconds kPeakSample{500};
+
+// A collector from THE list, with its default options: the doctor reads exactly what the
+// exporter serves.
+std::unique_ptr<Collector> MakeListed(std::string_view name, const Env& env) {
+  for (const auto& entry : AllCollectors()) {
+    if (entry.name == name) return entry.make(env, {}).collector;
+  }
+  return nullptr;
+}
+
+struct Scrape {
+  Families families;
+  Status status = Status::Ok();
+};
+
+Scrape Run(Collector& collector) {
+  MetricSink sink;
+  Status status = collector.Collect(sink);
+  return {sink.Take(), std::move(status)};
+}
+
+double SampleValue(const prometheus::MetricFamily& family, const prometheus::ClientMetric& metric) {
+  return family.type == prometheus::MetricType::Counter ? metric.counter.value : metric.gauge.value;
+}
+
+// The value of a series, matching every label given.
+std::optional<uint64_t> Value(
+    const Families& families, std::string_view name,
+    std::initializer_list<std::pair<std::string_view, std::string_view>> labels = {}) {
+  for (const auto& family : families) {
+    if (family.name != name) continue;
+    for (const auto& metric : family.metric) {
+      bool match = std::all_of(labels.begin(), labels.end(), [&](const auto& want) {
+        return std::any_of(metric.label.begin(), metric.label.end(), [&](const auto& label) {
+          return label.name == want.first && label.value == want.second;
+        });
+      });
+      if (match) return static_cast<uint64_t>(SampleValue(family, metric));
+    }
+  }
+  return std::nullopt;
+}
+
+// nf_conntrack_stat_<name>_total → name.
+std::map<std::string, uint64_t> StatTotals(const Families& families) {
+  constexpr std::string_view kPrefix = "nf_conntrack_stat_", kSuffix = "_total";
+  std::map<std::string, uint64_t> totals;
+  for (const auto& family : families) {
+    std::string_view name = family.name;
+    if (!name.starts_with(kPrefix) || !name.ends_with(kSuffix) || family.metric.empty()) continue;
+    name = name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
+    totals[std::string(name)] = static_cast<uint64_t>(SampleValue(family, family.metric.front()));
+  }
+  return totals;
+}
+
+// "permission denied reading X: needs CAP_NET_ADMIN" → the capability named after "needs ".
+std::string NeedFrom(const Status& status, std::string_view fallback) {
+  const std::string& reason = status.reason();
+  auto pos = reason.find("needs ");
+  if (pos == std::string::npos) return std::string(fallback);
+  return reason.substr(pos + 6);
+}
+
+void ReadSizing(const Families& families, Facts& facts) {
+  facts.entries = Value(families, "nf_conntrack_entries");
+  facts.max = Value(families, "nf_conntrack_entries_limit");
+  facts.buckets = Value(families, "nf_conntrack_buckets");
+  facts.time_wait_timeout = Value(families, "nf_conntrack_timeout_seconds",
+                                  {{"protocol", "tcp"}, {"state", "time_wait"}});
+}
+
+void ReadMachine(const Env& env, Facts& facts) {
+  FileRead release = ReadFile(env.Proc("sys/kernel/osrelease"), 4096);
+  if (release.ok()) {
+    facts.kernel_release = std::string(
+        SplitFields(release.data).empty() ? std::string_view() : SplitFields(release.data).front());
+    if (auto version = ParseKernelRelease(release.data)) {
+      facts.kernel_major = version->major;
+      facts.kernel_minor = version->minor;
+    }
+  }
+  FileRead meminfo = ReadFile(env.Proc("meminfo"));
+  if (meminfo.ok()) facts.mem_total_bytes = MemTotalBytes(meminfo.data);
+  FileRead slabinfo = ReadFile(env.Proc("slabinfo"), 4 << 20);
+  if (slabinfo.ok()) facts.entry_bytes = SlabObjectSize(slabinfo.data, "nf_conntrack");
+  facts.entry_bytes_measured = facts.entry_bytes.has_value();
+  if (!slabinfo.ok() && (slabinfo.error == EACCES || slabinfo.error == EPERM)) {
+    facts.unseen.push_back({"the size of an entry", "root",
+                            "permission denied reading " + env.Proc("slabinfo").string()});
+  }
+  FileRead modules = ReadFile(env.Proc("modules"));
+  if (modules.ok()) {
+    facts.module_builtin = modules.data.find("\nnf_conntrack ") == std::string::npos &&
+                           !modules.data.starts_with("nf_conntrack ");
+  }
+}
+
+void ReadKernelLog(const KmsgOpener& open, double boot_seconds, Facts& facts) {
+  KmsgOpen log = open(false);
+  if (!log.file) {
+    bool denied = log.error == EACCES || log.error == EPERM;
+    facts.unseen.push_back({"the kernel log", denied ? "CAP_SYSLOG" : "a /dev/kmsg device",
+                            std::string("opening /dev/kmsg: ") + std::strerror(log.error)});
+    return;
+  }
+  facts.log_read = true;
+  std::vector<char> buffer(kRecordBuffer);
+  std::map<std::optional<uint64_t>, TableFullLine> by_netns;
+  for (int i = 0; i < kMaxRecords; ++i) {
+    KmsgRead read = log.file->Read(buffer.data(), buffer.size());
+    if (read.bytes < 0) {
+      // EPIPE: the ring overran us and we continue from its oldest record; EINVAL: one record
+      // lost. Anything else (EAGAIN) is the end of the backlog.
+      if (read.error == EPIPE || read.error == EINVAL) continue;
+      break;
+    }
+    if (read.bytes == 0) break;
+    auto classified =
+        ClassifyKmsgRecord(std::string_view(buffer.data(), static_cast<size_t>(read.bytes)));
+    if (classified.match.event != LogEvent::kTableFull) continue;
+    ++facts.table_full_total;
+    double when = boot_seconds + static_cast<double>(classified.parse.record.ts_usec) / 1e6;
+    auto [it, added] = by_netns.try_emplace(classified.match.netns,
+                                            TableFullLine{when, when, classified.match.netns, 0});
+    ++it->second.lines;
+    it->second.wall_seconds = when;  // records come oldest first
+  }
+  for (auto& [netns, line] : by_netns) facts.table_full.push_back(line);
+  std::sort(facts.table_full.begin(), facts.table_full.end(),
+            [](const auto& a, const auto& b) { return a.wall_seconds > b.wall_seconds; });
+  if (facts.table_full.size() > kLatestNamespaces) facts.table_full.resize(kLatestNamespaces);
+}
+
+void ReadTable(TableSource& source, size_t top_ports, Facts& facts) {
+  auto counts = std::make_unique<TableCounts>();
+  std::atomic<bool> stop{false};
+  DumpOutcome outcome = source.Dump(*counts, stop);
+  if (!outcome.status.ok()) {
+    facts.unseen.push_back({"the table breakdown", NeedFrom(outcome.status, "CAP_NET_ADMIN"),
+                            outcome.status.reason()});
+    return;
+  }
+  facts.table_read = true;
+  facts.table_entries = outcome.entries;
+  for (size_t family = 0; family < kTableFamilies; ++family) {
+    for (size_t state = 0; state < StateCount(kTcp); ++state) {
+      if (uint64_t n = counts->Entries(family, kTcp, state))
+        facts.tcp_states[std::string(StateLabel(kTcp, state))] += n;
+    }
+  }
+  for (size_t slot = 0; slot < kPortProtocols; ++slot) {
+    for (const auto& [port, count] : counts->Top(slot, top_ports).top) {
+      facts.top_ports.push_back({std::string(ProtocolLabel(PortSlotProtocol(slot))), port, count});
+    }
+  }
+  std::stable_sort(facts.top_ports.begin(), facts.top_ports.end(),
+                   [](const auto& a, const auto& b) { return a.entries > b.entries; });
+  if (facts.top_ports.size() > top_ports) facts.top_ports.resize(top_ports);
+}
+
+// Every namespace the netns walker could read, with its drop counter summed over CPUs; the ones
+// it could not read are named as unseen.
+std::optional<std::vector<NamespaceUsage>> WalkNamespaces(const Env& env, Facts& facts) {
+  NetnsWalk walk = WalkNetns(env);
+  if (!walk.status.ok()) return std::nullopt;
+  std::vector<NamespaceUsage> namespaces;
+  for (const auto& ns : walk.namespaces) {
+    if (!ns.read) continue;
+    NamespaceUsage usage{ns.inode, "", ns.entries, std::nullopt};
+    if (!ns.name.empty()) {
+      usage.name = "/run/netns/" + ns.name;
+    } else if (!ns.pod_uid.empty()) {
+      usage.name = "pod " + ns.pod_uid;
+    } else if (ns.reader_pid > 0) {
+      usage.name = "pid " + std::to_string(ns.reader_pid);
+    }
+    for (size_t c = 0; c < ns.stat.columns.size(); ++c) {
+      if (ns.stat.columns[c] != "drop") continue;
+      uint64_t drops = 0;
+      for (const auto& row : ns.stat.rows) drops += row[c];
+      usage.drops = drops;
+    }
+    namespaces.push_back(std::move(usage));
+  }
+  // Namespaces seen but unreadable need setns (CAP_SYS_ADMIN); processes whose ns/net link
+  // is unreadable hide theirs behind ptrace access (CAP_SYS_PTRACE).
+  for (const auto& ns : walk.namespaces) {
+    if (ns.read) continue;
+    facts.unseen.push_back(
+        {std::to_string(walk.Unread()) + " of the namespaces", "CAP_SYS_ADMIN", ns.unread_reason});
+    break;
+  }
+  if (walk.unreadable_processes > 0) {
+    facts.unseen.push_back(
+        {"the namespaces of " + std::to_string(walk.unreadable_processes) + " processes",
+         "CAP_SYS_PTRACE", "their /proc/<pid>/ns/net links were unreadable"});
+  }
+  return namespaces;
+}
+
+double Seconds(auto duration) { return std::chrono::duration<double>(duration).count(); }
+
+}  // namespace
+
+std::optional<uint64_t> SlabObjectSize(std::string_view slabinfo, std::string_view cache) {
+  size_t pos = 0;
+  while (pos < slabinfo.size()) {
+    size_t end = slabinfo.find('\n', pos);
+    if (end == std::string_view::npos) end = slabinfo.size();
+    auto fields = SplitFields(slabinfo.substr(pos, end - pos));
+    pos = end + 1;
+    // name active_objs num_objs objsize objperslab pagesperslab : tunables ...
+    if (fields.size() < 4 || fields[0] != cache) continue;
+    uint64_t size = 0;
+    auto [ptr, ec] = std::from_chars(fields[3].data(), fields[3].data() + fields[3].size(), size);
+    if (ec != std::errc() || ptr != fields[3].data() + fields[3].size() || size == 0) break;
+    return size;
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> MemTotalBytes(std::string_view meminfo) {
+  auto pos = meminfo.find("MemTotal:");
+  if (pos != 0 && (pos == std::string_view::npos || meminfo[pos - 1] != '\n')) return std::nullopt;
+  auto line = meminfo.substr(pos, meminfo.find('\n', pos) - pos);
+  auto fields = SplitFields(line);
+  if (fields.size() != 3 || fields[2] != "kB") return std::nullopt;
+  uint64_t kib = 0;
+  auto [ptr, ec] = std::from_chars(fields[1].data(), fields[1].data() + fields[1].size(), kib);
+  if (ec != std::errc() || ptr != fields[1].data() + fields[1].size()) return std::nullopt;
+  return kib * 1024;
+}
+
+GatherInputs LiveInputs(Env env, std::chrono::milliseconds window, size_t top_ports) {
+  GatherInputs inputs;
+  inputs.env = env;
+  inputs.window = window;
+  inputs.top_ports = top_ports;
+  inputs.kmsg = RealKmsgOpener("/dev/kmsg");
+  inputs.table = MakeNetlinkTableSource();
+  inputs.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  inputs.walk_namespaces = true;
+  inputs.identity = [env] {
+    NetnsIdentity identity;
+    struct stat st {};
+    if (stat(env.Proc("self/ns/net").c_str(), &st) == 0) identity.inode = st.st_ino;
+    if (stat(env.Proc("sys/net/netfilter/nf_conntrack_buckets").c_str(), &st) == 0) {
+      identity.initial = (st.st_mode & S_IWUSR) != 0;
+    }
+    return identity;
+  };
+  return inputs;
+}
+
+Facts Gather(GatherInputs inputs) {
+  const Env& env = inputs.env;
+  Facts facts;
+  facts.window_seconds = Seconds(inputs.window);
+  ReadMachine(env, facts);
+  if (inputs.identity) {
+    NetnsIdentity identity = inputs.identity();
+    facts.netns_inode = identity.inode;
+    facts.initial_netns = identity.initial;
+  }
+
+  auto sysctl = MakeListed("sysctl", env);
+  auto stat = MakeListed("stat", env);
+  Scrape sizing = Run(*sysctl);
+  ReadSizing(sizing.families, facts);
+  facts.module_loaded = facts.entries.has_value();
+  if (!facts.module_loaded) {
+    facts.now_seconds = Seconds(env.clock.wall().time_since_epoch());
+    return facts;  // nothing else can be read, and a netlink request would load the module
+  }
+  facts.peak_entries = facts.entries;
+
+  // The first stat reading is the sum since the netns was made; the second, after the window,
+  // goes through the same wrap accumulator, so the difference is what happened in between.
+  Scrape first = Run(*stat);
+  auto waited = std::chrono::milliseconds(0);
+  while (waited < inputs.window) {
+    auto step = std::min(kPeakSample, inputs.window - waited);
+    inputs.sleep(step);
+    waited += step;
+    if (auto count = Value(Run(*sysctl).families, "nf_conntrack_entries"))
+      facts.peak_entries = std::max(*facts.peak_entries, *count);
+  }
+  Scrape second = Run(*stat);
+  if (first.status.ok() && second.status.ok()) {
+    auto before = StatTotals(first.families);
+    facts.since_boot = StatTotals(second.families);
+    for (const auto& [name, total] : facts.since_boot) {
+      facts.in_window[name] = total - (before.count(name) ? before[name] : total);
+    }
+  } else {
+    const Status& failed = first.status.ok() ? second.status : first.status;
+    facts.unseen.push_back(
+        {"the drop counters", NeedFrom(failed, "CAP_NET_ADMIN"), failed.reason()});
+  }
+  sizing = Run(*sysctl);
+  ReadSizing(sizing.families, facts);
+  if (facts.entries) facts.peak_entries = std::max(*facts.peak_entries, *facts.entries);
+
+  if (inputs.kmsg) {
+    double boot = Seconds(env.clock.wall().time_since_epoch()) -
+                  Seconds(env.clock.steady().time_since_epoch());
+    ReadKernelLog(inputs.kmsg, boot, facts);
+  }
+  if (inputs.table) ReadTable(*inputs.table, inputs.top_ports, facts);
+  if (inputs.walk_namespaces && !inputs.namespaces) {
+    inputs.namespaces = [&env, &facts] { return WalkNamespaces(env, facts); };
+  }
+  if (inputs.namespaces && facts.initial_netns) {
+    if (auto namespaces = inputs.namespaces()) {
+      facts.namespaces_read = true;
+      facts.namespaces = std::move(*namespaces);
+    }
+  }
+  facts.now_seconds = Seconds(env.clock.wall().time_since_epoch());
+  return facts;
+}
+
+}  // namespace nfct::doctor

@@ -1,0 +1,310 @@
+// The doctor's gather → Diagnose → render chain over fixture scenarios, compared with golden
+// reports (tests/golden/doctor/<scenario>.{txt,json}; UPDATE_GOLDEN=1 rewrites them), and the
+// pure steps' rules one at a time.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "collectors/table/table_counts.h"
+#include "exporter/doctor/doctor_command.h"
+#include "exporter/doctor/doctor_diagnose.h"
+#include "exporter/doctor/doctor_gather.h"
+#include "exporter/doctor/doctor_render.h"
+#include "tests/collectors/kmsg/kmsg_records.h"
+#include "tests/collectors/kmsg/kmsg_test_util.h"
+
+namespace nfct::doctor {
+namespace {
+
+namespace fs = std::filesystem;
+using nfct::testing::FakeKmsgFile;
+using nfct::testing::KmsgScript;
+using nfct::testing::ReadText;
+using nfct::testing::SplitKmsgRecords;
+
+fs::path Source(std::string_view relative) { return fs::path(NFCT_SOURCE_DIR) / relative; }
+
+// tests/fixtures/doctor/<scenario>/ holds:
+//   base        the tests/fixtures/roots/<name> the procfs starts from
+//   proc/       files laid over it; after/proc/ files laid over it when the window starts
+//   kmsg.txt    /dev/kmsg records (absent: opening /dev/kmsg fails with EPERM)
+//   table.txt   "family protocol state dport count" per line (absent: the dump gets EPERM)
+//   netns       "<inode> initial|other"
+class Scenario {
+ public:
+  explicit Scenario(const std::string& name)
+      : dir_(Source("tests/fixtures/doctor/" + name)),
+        root_(fs::temp_directory_path() /
+              ("nfct-doctor-" + name + "-" + std::to_string(getpid()))) {
+    fs::remove_all(root_);
+    std::string base = Trim(ReadText(dir_ / "base"));
+    fs::copy(Source("tests/fixtures/roots/" + base), root_, fs::copy_options::recursive);
+    Overlay(dir_ / "proc", root_ / "proc");
+  }
+  ~Scenario() { fs::remove_all(root_); }
+
+  GatherInputs Inputs() {
+    GatherInputs inputs;
+    inputs.env = Env{root_ / "proc", root_ / "sys", Clock()};
+    // 10,000 s after boot at 2023-11-14 22:13:20 UTC.
+    inputs.env.clock.wall = [] {
+      return std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+    };
+    inputs.env.clock.steady = [] {
+      return std::chrono::steady_clock::time_point(std::chrono::seconds(10000));
+    };
+    inputs.window = std::chrono::seconds(5);
+    inputs.sleep = [this](std::chrono::milliseconds) {
+      Overlay(dir_ / "after/proc", root_ / "proc");
+    };
+    std::istringstream netns(ReadText(dir_ / "netns"));
+    NetnsIdentity identity;
+    uint64_t inode = 0;
+    std::string kind;
+    netns >> inode >> kind;
+    identity.inode = inode;
+    identity.initial = kind == "initial";
+    inputs.identity = [identity] { return identity; };
+    if (fs::exists(dir_ / "kmsg.txt")) {
+      auto records = SplitKmsgRecords(ReadText(dir_ / "kmsg.txt"));
+      inputs.kmsg = [records](bool) {
+        auto script = std::make_shared<KmsgScript>();
+        script->AddRecords(records);
+        return KmsgOpen{std::make_unique<FakeKmsgFile>(script), 0};
+      };
+    } else {
+      inputs.kmsg = [](bool) { return KmsgOpen{nullptr, EPERM}; };
+    }
+    inputs.table = std::make_unique<FixtureTable>(dir_ / "table.txt");
+    return inputs;
+  }
+
+ private:
+  // Counts from a line list, in place of a netlink dump.
+  class FixtureTable : public TableSource {
+   public:
+    explicit FixtureTable(fs::path path) : path_(std::move(path)) {}
+    DumpOutcome Dump(TableCounts& counts, const std::atomic<bool>&) override {
+      counts.Reset();
+      if (!fs::exists(path_)) {
+        return {Status::Unavailable("the netlink conntrack dump needs CAP_NET_ADMIN"), 0, false};
+      }
+      std::istringstream in(ReadText(path_));
+      uint64_t total = 0;
+      for (std::string family, protocol, state; in >> family >> protocol >> state;) {
+        unsigned port = 0;
+        uint64_t count = 0;
+        in >> port >> count;
+        size_t p = 0;
+        while (ProtocolLabel(p) != protocol) ++p;
+        size_t s = 0;
+        while (StateLabel(p, s) != state) ++s;
+        for (uint64_t i = 0; i < count; ++i) {
+          counts.Add(family == "ipv6" ? kIpv6 : kIpv4, static_cast<TableProtocol>(p),
+                     static_cast<uint8_t>(s), static_cast<uint16_t>(port));
+        }
+        total += count;
+      }
+      return {Status::Ok(), total, false};
+    }
+
+   private:
+    fs::path path_;
+  };
+
+  static std::string Trim(std::string text) {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+    return text;
+  }
+  static void Overlay(const fs::path& from, const fs::path& to) {
+    if (!fs::exists(from)) return;
+    fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  }
+
+  fs::path dir_;
+  fs::path root_;
+};
+
+void ExpectGolden(const std::string& name, const std::string& actual) {
+  fs::path path = Source("tests/golden/doctor/" + name);
+  if (const char* update = std::getenv("UPDATE_GOLDEN"); update && std::string(update) == "1") {
+    fs::create_directories(path.parent_path());
+    std::ofstream(path) << actual;
+    return;
+  }
+  EXPECT_EQ(ReadText(path), actual) << "golden " << path << " differs; UPDATE_GOLDEN=1 rewrites";
+}
+
+struct Expected {
+  const char* scenario;
+  Verdict verdict;
+};
+
+class DoctorGolden : public ::testing::TestWithParam<Expected> {};
+
+TEST_P(DoctorGolden, ReportsMatchTheGoldenFiles) {
+  Scenario scenario(GetParam().scenario);
+  Facts facts = Gather(scenario.Inputs());
+  Diagnosis diagnosis = Diagnose(facts);
+  EXPECT_EQ(diagnosis.verdict, GetParam().verdict) << VerdictName(diagnosis.verdict);
+  std::string text = RenderText(facts, diagnosis);
+  ExpectGolden(std::string(GetParam().scenario) + ".txt", text);
+  ExpectGolden(std::string(GetParam().scenario) + ".json", RenderJson(facts, diagnosis));
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_LE(line.size(), kTextColumns) << line;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, DoctorGolden,
+                         ::testing::Values(Expected{"healthy", Verdict::kOk},
+                                           Expected{"unprivileged", Verdict::kOk},
+                                           Expected{"at_risk", Verdict::kAtRisk},
+                                           Expected{"dropping", Verdict::kDropping},
+                                           Expected{"no_module", Verdict::kOk}),
+                         [](const auto& info) { return std::string(info.param.scenario); });
+
+}  // namespace
+}  // namespace nfct::doctor
+
+namespace nfct::doctor {
+namespace {
+
+// A netns in trouble, as Diagnose sees it, for the rules below.
+Facts FullPod() {
+  Facts facts;
+  facts.now_seconds = 1700000000;
+  facts.window_seconds = 5;
+  facts.kernel_major = 6;
+  facts.kernel_minor = 18;
+  facts.module_loaded = true;
+  facts.netns_inode = 4026532177;
+  facts.initial_netns = false;
+  facts.entries = facts.peak_entries = 1000;
+  facts.max = facts.buckets = 1000;
+  facts.since_boot = {{"drop", 10}, {"early_drop", 0}, {"chaintoolong", 0}};
+  facts.in_window = {{"drop", 10}, {"early_drop", 0}, {"chaintoolong", 0}};
+  return facts;
+}
+
+TEST(Diagnose, DropsInTheWindowAreDroppingAndTheNewMaxIsAboveThePeak) {
+  Diagnosis d = Diagnose(FullPod());
+  EXPECT_EQ(d.verdict, Verdict::kDropping);
+  EXPECT_EQ(ExitCode(d.verdict), 2);
+  ASSERT_TRUE(d.proposed_max);
+  EXPECT_GT(*d.proposed_max, 1000u);
+  EXPECT_EQ(*d.proposed_max % 65536, 0u);
+}
+
+TEST(Diagnose, OldDropsWithoutNewOnesAreAtRisk) {
+  Facts facts = FullPod();
+  facts.entries = facts.peak_entries = 10;
+  facts.in_window["drop"] = 0;
+  EXPECT_EQ(Diagnose(facts).verdict, Verdict::kAtRisk);
+}
+
+TEST(Diagnose, UnlimitedMaxIsNeverDividedByAndNeverRaised) {
+  Facts facts = FullPod();
+  facts.max = 0;
+  facts.in_window["drop"] = facts.since_boot["drop"] = 0;
+  Diagnosis d = Diagnose(facts);
+  EXPECT_EQ(d.verdict, Verdict::kOk);
+  EXPECT_FALSE(d.proposed_max);
+  EXPECT_FALSE(Usage(facts));
+}
+
+TEST(Diagnose, ChainTooLongInTheWindowAsksForBuckets) {
+  Facts facts = FullPod();
+  facts.entries = facts.peak_entries = 100;
+  facts.in_window = facts.since_boot = {{"drop", 0}, {"chaintoolong", 3}};
+  Diagnosis d = Diagnose(facts);
+  EXPECT_EQ(d.verdict, Verdict::kDropping);
+  ASSERT_TRUE(d.proposed_buckets);
+  EXPECT_GT(*d.proposed_buckets, 1000u);
+}
+
+TEST(Diagnose, OtherNamespacesCountOnlyFromTheHost) {
+  Facts facts = FullPod();
+  facts.in_window["drop"] = facts.since_boot["drop"] = 0;
+  facts.entries = facts.peak_entries = 10;
+  // Another netns logged "table full" a second ago.
+  facts.table_full = {{facts.now_seconds - 1, facts.now_seconds - 1, 4026532999, 3}};
+  EXPECT_EQ(Diagnose(facts).verdict, Verdict::kOk) << "inside a pod";
+
+  facts.initial_netns = true;
+  facts.netns_inode = 4026531833;
+  Diagnosis d = Diagnose(facts);
+  EXPECT_EQ(d.here, Verdict::kOk);
+  EXPECT_EQ(d.verdict, Verdict::kDropping) << "from the host";
+  ASSERT_TRUE(d.worst);
+  EXPECT_EQ(d.worst->usage.inode, 4026532999u);
+
+  facts.namespaces_read = true;
+  facts.table_full.clear();
+  facts.namespaces = {{4026532500, "/run/netns/a", 900, 0}, {4026532501, "/run/netns/b", 5, 0}};
+  d = Diagnose(facts);
+  EXPECT_EQ(d.verdict, Verdict::kAtRisk);
+  EXPECT_EQ(d.worst->usage.name, "/run/netns/a");
+}
+
+TEST(Diagnose, KernelDefaultsFollowTheVersion) {
+  Facts facts = FullPod();
+  facts.mem_total_bytes = uint64_t{16} << 30;
+  EXPECT_EQ(Diagnose(facts).sizing.default_max, 262144u);
+  facts.kernel_major = 5;
+  facts.kernel_minor = 10;
+  Sizing old = Diagnose(facts).sizing;
+  EXPECT_EQ(old.default_buckets, 65536u);
+  EXPECT_EQ(old.default_max, 262144u);
+  facts.mem_total_bytes = uint64_t{512} << 20;  // 4096 buckets: 1/16384 of RAM in 8-byte heads
+  EXPECT_EQ(Diagnose(facts).sizing.default_buckets, 4096u);
+}
+
+TEST(Gather, SlabinfoAndMeminfoParsers) {
+  constexpr std::string_view kSlab =
+      "slabinfo - version: 2.1\n"
+      "nf_conntrack_expect      0      0    256   16    1 : tunables    0    0    0\n"
+      "nf_conntrack          1248   1248    320   16    1 : tunables    0    0    0\n";
+  EXPECT_EQ(SlabObjectSize(kSlab, "nf_conntrack"), 320u);
+  EXPECT_EQ(SlabObjectSize(kSlab, "nf_conntrack_expect"), 256u);
+  EXPECT_EQ(SlabObjectSize(kSlab, "nf_conn"), std::nullopt);
+  EXPECT_EQ(SlabObjectSize("nf_conntrack 1 2 x 4\n", "nf_conntrack"), std::nullopt);
+  EXPECT_EQ(SlabObjectSize("nf_conntrack 1 2 0 4\n", "nf_conntrack"), std::nullopt);
+  EXPECT_EQ(MemTotalBytes("MemTotal:       1024 kB\nMemFree: 1 kB\n"), 1024u * 1024);
+  EXPECT_EQ(MemTotalBytes("MemFree: 1 kB\nMemTotal: 2 kB\n"), 2048u);
+  EXPECT_EQ(MemTotalBytes("XMemTotal: 2 kB\n"), std::nullopt);
+  EXPECT_EQ(MemTotalBytes("MemTotal: 2 MB\n"), std::nullopt);
+  EXPECT_EQ(MemTotalBytes(""), std::nullopt);
+}
+
+TEST(DoctorCommand, BadFlagsExitThreeAndHelpExitsZero) {
+  std::ostringstream out, err;
+  EXPECT_EQ(RunDoctor({"--window=never"}, out, err), kUsageError);
+  EXPECT_NE(err.str().find("--window"), std::string::npos);
+  EXPECT_EQ(RunDoctor({"--output=yaml"}, out, err), kUsageError);
+  EXPECT_EQ(RunDoctor({"--bogus"}, out, err), kUsageError);
+  EXPECT_EQ(RunDoctor({"--help"}, out, err), 0);
+  EXPECT_NE(out.str().find("--window"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nfct::doctor
+
+namespace nfct::doctor {
+namespace {
+
+TEST(Diagnose, ALineForThisInodeWithoutAnyDropWasAnEarlierNetns) {
+  Facts facts = FullPod();
+  facts.entries = facts.peak_entries = 10;
+  facts.in_window["drop"] = facts.since_boot["drop"] = 0;
+  facts.table_full = {{facts.now_seconds - 60, facts.now_seconds - 60, 4026532177, 2}};
+  EXPECT_TRUE(InodeReused(facts, facts.table_full[0]));
+  EXPECT_EQ(Diagnose(facts).verdict, Verdict::kOk);
+  facts.since_boot["drop"] = 1;
+  EXPECT_EQ(Diagnose(facts).verdict, Verdict::kAtRisk);
+}
+
+}  // namespace
+}  // namespace nfct::doctor
