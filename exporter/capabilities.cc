@@ -25,6 +25,14 @@ std::vector<Capability> NeededCapabilities(
   return needed;
 }
 
+void RaisePermittedCapabilities() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return;
+  for (auto& word : data) word.effective |= word.permitted;
+  syscall(SYS_capset, &header, data);
+}
+
 CapabilityState KeepOnlyCapabilities(const std::vector<Capability>& needed) {
   // Raw syscalls, as in collectors/privilege.cc: no libcap at run time.
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};

@@ -19,6 +19,10 @@ struct CapabilityState {
 // Not thread safe: call before starting threads. Also empties the inheritable and ambient sets.
 CapabilityState KeepOnlyCapabilities(const std::vector<Capability>& needed);
 
+// For the one-shot `doctor` command, not the server: raises every permitted capability into the
+// effective set of the calling thread (a binary with file capabilities +p gets them only so).
+void RaisePermittedCapabilities();
+
 // The union of what the collectors need, each once, in a stable order.
 std::vector<Capability> NeededCapabilities(
     const std::vector<std::vector<Capability>>& per_collector);
