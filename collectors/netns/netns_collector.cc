@@ -122,34 +122,10 @@ std::vector<std::string> NetnsCollector::Sources() const {
 }
 
 void NetnsCollector::Start() {
-  std::lock_guard lock(mutex_);
-  if (worker_.joinable()) return;
-  stopping_ = false;
-  worker_ = std::thread([this] { Loop(); });
+  worker_.Start(options_.interval, [this] { RunOnce(); });
 }
 
-void NetnsCollector::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (worker_.joinable()) worker_.join();
-}
-
-void NetnsCollector::Loop() {
-  auto next = std::chrono::steady_clock::now();
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_until(lock, next, [this] { return stopping_; })) {
-    lock.unlock();
-    auto started = std::chrono::steady_clock::now();
-    RunOnce();
-    lock.lock();
-    // A walk longer than the interval skips slots instead of running back to back.
-    next = started + options_.interval;
-    for (auto now = std::chrono::steady_clock::now(); next <= now;) next += options_.interval;
-  }
-}
+void NetnsCollector::Stop() { worker_.Stop(); }
 
 void NetnsCollector::RunOnce() {
   auto begin = env_.clock.steady();

@@ -6,17 +6,16 @@
 
 #include <array>
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "collectors/collector.h"
 #include "collectors/env.h"
 #include "collectors/factory.h"
 #include "collectors/netns/netns_walk.h"
+#include "collectors/periodic_worker.h"
 #include "collectors/stat/stat_accumulator.h"
 
 namespace nfct {
@@ -85,7 +84,6 @@ class NetnsCollector : public Collector {
     std::array<uint64_t, kCounters> last{};  // totals at the previous walk
   };
 
-  void Loop();
   Snapshot Summarise(const NetnsWalk& walk);
   void Publish(Status status, std::optional<Snapshot> snapshot, size_t unread,
                uint64_t unreadable_processes, const std::string& unread_reason);
@@ -97,10 +95,8 @@ class NetnsCollector : public Collector {
   std::array<uint64_t, kCounters> other_{};
   bool walked_ = false;
 
-  std::thread worker_;
+  PeriodicWorker worker_;
   std::mutex mutex_;  // guards everything below
-  std::condition_variable wake_;
-  bool stopping_ = false;
   Status status_ = Status::Ok();
   std::optional<Snapshot> snapshot_;
   bool logged_unread_ = false;

@@ -104,36 +104,13 @@ std::vector<std::string> TableCollector::Sources() const {
 }
 
 void TableCollector::Start() {
-  std::lock_guard lock(mutex_);
-  if (worker_.joinable()) return;
-  stopping_ = false;
   stop_.store(false);
-  worker_ = std::thread([this] { Loop(); });
+  worker_.Start(options_.interval, [this] { RunOnce(); });
 }
 
 void TableCollector::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
   stop_.store(true);  // interrupts a dump in progress
-  wake_.notify_all();
-  if (worker_.joinable()) worker_.join();
-}
-
-void TableCollector::Loop() {
-  auto next = std::chrono::steady_clock::now();
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_until(lock, next, [this] { return stopping_; })) {
-    lock.unlock();
-    auto started = std::chrono::steady_clock::now();
-    RunOnce();
-    lock.lock();
-    // The first slot after the dump ended: a dump longer than the interval skips slots instead
-    // of running back to back, so the kernel is never asked for two dumps at once or in a row.
-    next = started + options_.interval;
-    for (auto now = std::chrono::steady_clock::now(); next <= now;) next += options_.interval;
-  }
+  worker_.Stop();
 }
 
 // Whether to dump now: not when nf_conntrack is not loaded (the request would load it), not

@@ -6,15 +6,14 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "collectors/collector.h"
 #include "collectors/env.h"
 #include "collectors/factory.h"
+#include "collectors/periodic_worker.h"
 #include "collectors/table/table_counts.h"
 #include "collectors/table/table_dumper.h"
 
@@ -61,7 +60,6 @@ class TableCollector : public Collector {
     double duration_seconds = 0;
     double timestamp_seconds = 0;
   };
-  void Loop();
   struct Precheck {
     Status status;  // non-Ok: no dump, report this
     bool skip;      // above max-entries: no dump, count it
@@ -75,10 +73,8 @@ class TableCollector : public Collector {
   TableCounts counts_;  // worker thread only
 
   std::atomic<bool> stop_{false};
-  std::thread worker_;
+  PeriodicWorker worker_;
   std::mutex mutex_;  // guards everything below
-  std::condition_variable wake_;
-  bool stopping_ = false;
   Status status_ = Status::Ok();
   std::optional<Snapshot> snapshot_;  // the last complete dump
   bool fresh_ = false;                // the last attempt produced snapshot_
