@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "collectors/privilege.h"
+
 namespace nfct {
 
 // Ok: the source was read. Unavailable: the source is not here (module not loaded, missing
@@ -65,6 +67,9 @@ class Collector {
   // landing page). Both are constant for the collector's lifetime.
   virtual const std::vector<FamilyDesc>& Families() const = 0;
   virtual std::vector<std::string> Sources() const = 0;
+  // The capabilities this collector may raise around a kernel call, ever. The exporter drops
+  // every other one from its permitted set at start (exporter/capabilities.h).
+  virtual std::vector<Capability> Capabilities() const { return {}; }
 
   // Appends the current samples. Partial output before a non-Ok status is still served.
   virtual Status Collect(MetricSink& sink) = 0;

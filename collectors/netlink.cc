@@ -6,18 +6,28 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <thread>
 
 #include "collectors/env.h"
+#include "collectors/privilege.h"
 
 namespace nfct {
 namespace {
 
 // Creates and binds the socket in the calling thread's netns; returns it or sets `error`.
 mnl_socket* OpenHere(int& error) {
-  mnl_socket* socket = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+  mnl_socket* socket = nullptr;
+  {
+    // nfnetlink checks CAP_NET_ADMIN on every request twice (netlink_net_capable): in the
+    // sender's credentials and in the socket opener's, recorded here. Effective for the
+    // socket() call and the send only; binding and receiving need nothing.
+    ScopedCapability net_admin(Capability::kNetAdmin);
+    socket = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+  }
   if (socket == nullptr) {
     error = errno;
     return nullptr;
@@ -32,6 +42,21 @@ mnl_socket* OpenHere(int& error) {
 
 }  // namespace
 
+int RunNetlinkCallbacks(const void* buffer, size_t size, uint32_t seq, uint32_t portid,
+                        mnl_cb_t callback, void* data) {
+  const auto* bytes = static_cast<const char*>(buffer);
+  for (size_t offset = 0; size - offset >= sizeof(nlmsghdr);) {
+    nlmsghdr header;
+    std::memcpy(&header, bytes + offset, sizeof header);
+    if (header.nlmsg_len < sizeof(nlmsghdr) || header.nlmsg_len > size - offset) {
+      errno = EBADMSG;
+      return MNL_CB_ERROR;
+    }
+    offset += std::min<size_t>(MNL_ALIGN(header.nlmsg_len), size - offset);
+  }
+  return mnl_cb_run(buffer, size, seq, portid, callback, data);
+}
+
 NetlinkOpen NetlinkSocket::Open(const std::filesystem::path& netns, std::string_view subject) {
   int error = 0;
   mnl_socket* socket = nullptr;
@@ -45,6 +70,7 @@ NetlinkOpen NetlinkSocket::Open(const std::filesystem::path& netns, std::string_
     // setns() changes only the calling thread: a thread of its own enters the netns, makes the
     // socket and ends, so no thread of the exporter ever runs in the wrong netns.
     std::thread([&] {
+      ScopedCapability sys_admin(Capability::kSysAdmin);  // setns() checks it; this thread ends
       if (setns(netns_fd, CLONE_NEWNET) != 0) {
         error = errno;
         return;
@@ -75,6 +101,7 @@ int NetlinkSocket::SendDumpRequest(uint16_t subsystem, uint8_t message) {
   nfg->nfgen_family = AF_UNSPEC;
   nfg->version = NFNETLINK_V0;
   nfg->res_id = 0;
+  ScopedCapability net_admin(Capability::kNetAdmin);  // see OpenHere
   return mnl_socket_sendto(socket_, nlh, nlh->nlmsg_len) < 0 ? errno : 0;
 }
 
@@ -85,7 +112,7 @@ int NetlinkSocket::Dump(uint16_t subsystem, uint8_t message, mnl_cb_t callback, 
   while (true) {
     ssize_t n = mnl_socket_recvfrom(socket_, buffer, sizeof buffer);
     if (n < 0) return errno;
-    int rc = mnl_cb_run(buffer, static_cast<size_t>(n), seq_, portid, callback, data);
+    int rc = RunNetlinkCallbacks(buffer, static_cast<size_t>(n), seq_, portid, callback, data);
     if (rc == MNL_CB_ERROR) return errno ? errno : EPROTO;
     if (rc == MNL_CB_STOP) return 0;
   }

@@ -1,7 +1,8 @@
 // The one ctnetlink socket of the collectors: opened in a chosen network namespace, bound,
 // closed on every path; dump requests built and run here; errno mapped to a Status through the
 // errno edge of collectors/env.h. Used by stat's netlink fallback and the table dumper. Every
-// request needs CAP_NET_ADMIN; a socket belongs to one thread at a time (not thread safe).
+// request needs CAP_NET_ADMIN, raised here only around the socket's creation and each send
+// (collectors/privilege.h). A socket belongs to one thread at a time (not thread safe).
 #pragma once
 
 #include <libmnl/libmnl.h>
@@ -18,6 +19,13 @@
 namespace nfct {
 
 class NetlinkSocket;
+
+// mnl_cb_run over one received buffer, after checking that every message's length lies within
+// it: libmnl 1.0.4's mnl_nlmsg_ok takes an nlmsg_len above 2^31 as a negative int, accepts it,
+// and the walk then reads outside the buffer (found by fuzzing the stats decoder). A malformed
+// buffer is MNL_CB_ERROR with errno EBADMSG; otherwise mnl_cb_run's result. Pure, thread safe.
+int RunNetlinkCallbacks(const void* buffer, size_t size, uint32_t seq, uint32_t portid,
+                        mnl_cb_t callback, void* data);
 
 // A socket, or why there is none (status not Ok).
 struct NetlinkOpen {

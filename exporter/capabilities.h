@@ -1,19 +1,30 @@
-// Raises the process's permitted capabilities into its effective set; main.cc calls it once,
-// before any thread starts (capabilities are per thread; later threads inherit them).
-// Why: Docker and Kubernetes give a non-root container user an added capability only through
-// a file capability on the binary, which the image sets as permitted-only (docs/deployment.md).
+// Least privilege at run time; main.cc calls KeepOnlyCapabilities once, before any thread starts
+// (capabilities are per thread; threads inherit the creator's). It keeps in the permitted set only
+// what the enabled collectors may raise (Collector::Capabilities) and empties the effective set:
+// collectors raise one around the kernel call that checks it (collectors/privilege.h).
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "collectors/privilege.h"
 
 namespace nfct {
 
 struct CapabilityState {
-  std::string effective;  // of the ones collectors use: "net_admin,syslog", "syslog", "none"
-  std::string error;      // "" on success
+  std::string held;   // permitted after the drop: "net_admin,syslog", "syslog", "none"
+  std::string error;  // "" on success
 };
 
-// Not thread safe: call before starting threads.
-CapabilityState RaisePermittedCapabilities();
+// Not thread safe: call before starting threads. Also empties the inheritable and ambient sets.
+CapabilityState KeepOnlyCapabilities(const std::vector<Capability>& needed);
+
+// For the one-shot `doctor` command, not the server: raises every permitted capability into the
+// effective set of the calling thread (a binary with file capabilities +p gets them only so).
+void RaisePermittedCapabilities();
+
+// The union of what the collectors need, each once, in a stable order.
+std::vector<Capability> NeededCapabilities(
+    const std::vector<std::vector<Capability>>& per_collector);
 
 }  // namespace nfct

@@ -58,9 +58,6 @@ std::string ServeSystemdSockets(HttpServer& server) {
 // Builds the collectors, serves until a stop signal, then stops everything in order.
 int Serve(const std::vector<CollectorEntry>& entries, const Flags& flags) {
   ConfigureLog(flags.log_level, flags.log_format);
-  // Before any thread starts, so every thread has them (docs/deployment.md, containers).
-  auto caps = RaisePermittedCapabilities();
-  if (!caps.error.empty()) Log(LogLevel::kWarn, "cannot raise capabilities", {{"err", caps.error}});
   // Each HTTP connection is a descriptor; the soft limit (often 1024) would cap them early.
   long files = RaiseOpenFileLimit();
   sigset_t signals = BlockStopSignals();
@@ -85,6 +82,13 @@ int Serve(const std::vector<CollectorEntry>& entries, const Flags& flags) {
     std::cerr << "nf_conntrack_exporter: error: " << built.error << "\n";
     return 2;
   }
+  // Before any thread starts, so every thread inherits the reduced sets.
+  std::vector<std::vector<Capability>> wanted;
+  for (const auto& named : built.set->collectors()) {
+    wanted.push_back(named.collector->Capabilities());
+  }
+  auto caps = KeepOnlyCapabilities(NeededCapabilities(wanted));
+  if (!caps.error.empty()) Log(LogLevel::kWarn, "cannot drop capabilities", {{"err", caps.error}});
   HttpServer server(flags.http, *built.set, Listing(entries, flags),
                     security ? security->Hooks() : HttpHooks{});
   std::string error =
@@ -97,7 +101,7 @@ int Serve(const std::vector<CollectorEntry>& entries, const Flags& flags) {
   Log(LogLevel::kInfo, "starting nf_conntrack_exporter",
       {{"version", kVersion},
        {"revision", kRevision},
-       {"capabilities", caps.effective},
+       {"capabilities", caps.held},
        {"open_files_limit", std::to_string(files)}});
   built.set->Start();
   server.SetReady(true);

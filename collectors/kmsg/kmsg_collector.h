@@ -34,6 +34,7 @@ class KmsgCollector : public Collector {
 
   const std::vector<FamilyDesc>& Families() const override;
   std::vector<std::string> Sources() const override;
+  std::vector<Capability> Capabilities() const override { return source_->Capabilities(); }
   Status Collect(MetricSink& sink) override;
   void Start() override;
   void Stop() override;

@@ -7,6 +7,7 @@
 
 #include "collectors/env.h"
 #include "collectors/log.h"
+#include "collectors/privilege.h"
 
 namespace nfct {
 namespace {
@@ -41,7 +42,11 @@ class RealKmsgFile : public KmsgFile {
 
 KmsgOpener RealKmsgOpener(std::filesystem::path path) {
   return [path = std::move(path)](bool at_end) {
-    int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = -1;
+    {
+      ScopedCapability syslog(Capability::kSyslog);
+      fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    }
     if (fd < 0) return KmsgOpen{nullptr, errno};
     if (at_end && lseek(fd, 0, SEEK_END) < 0) {
       int error = errno;

@@ -53,6 +53,8 @@ class KmsgDeviceSource : public LogSource {
   Status Pump(KmsgTally& tally) override;
   WaitSpec Wait() const override;
   void Close() override { live_.reset(); }
+  // devkmsg_open() checks CAP_SYSLOG under kernel.dmesg_restrict=1; reads are not checked.
+  std::vector<Capability> Capabilities() const override { return {Capability::kSyslog}; }
 
  private:
   enum class Drained { kEmpty, kMore, kFailed };

@@ -10,6 +10,7 @@
 #endif
 
 #include "collectors/env.h"
+#include "collectors/privilege.h"
 #include "collectors/text.h"
 
 namespace nfct {
@@ -63,6 +64,9 @@ class JournaldSource : public LogSource {
     if (journal_ != nullptr) sd_journal_close(journal_);
     journal_ = nullptr;
   }
+  // Journal files not readable by the exporter's groups: sd_journal opens them at Open and
+  // whenever journald rotates, so Open and Pump raise it (collectors/privilege.h).
+  std::vector<Capability> Capabilities() const override { return {Capability::kDacReadSearch}; }
 
  private:
   Status OpenJournal();
@@ -112,6 +116,7 @@ Status JournaldSource::OpenJournal() {
 }
 
 Status JournaldSource::Open(KmsgTally& tally) {
+  ScopedCapability dac_read_search(Capability::kDacReadSearch);
   Close();
   have_boot_id_ = sd_id128_get_boot(&boot_id_) >= 0;
   if (Status status = OpenJournal(); !status.ok()) return status;
@@ -182,6 +187,7 @@ LogEvent JournaldSource::HandleEntry(KmsgTally& tally, bool live) {
 
 Status JournaldSource::Pump(KmsgTally& tally) {
   if (journal_ == nullptr) return Status::Error("the journal is not open");
+  ScopedCapability dac_read_search(Capability::kDacReadSearch);
   int r = sd_journal_process(journal_);
   if (r < 0) return Status::Error("following the journal: " + Errno(r));
   for (int n = 0; n < kMaxEntriesPerPump; ++n) {

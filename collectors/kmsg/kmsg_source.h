@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include <string>
+#include <vector>
 
 #include "collectors/collector.h"
 #include "collectors/kmsg/kmsg_tally.h"
@@ -34,6 +35,8 @@ class LogSource {
 
   virtual WaitSpec Wait() const = 0;
   virtual void Close() = 0;
+  // The capabilities Open may raise (the collector's Capabilities()).
+  virtual std::vector<Capability> Capabilities() const { return {}; }
 };
 
 }  // namespace nfct

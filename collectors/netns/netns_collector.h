@@ -45,6 +45,11 @@ class NetnsCollector : public Collector {
 
   const std::vector<FamilyDesc>& Families() const override;
   std::vector<std::string> Sources() const override;
+  // readlink() of another user's /proc/<pid>/ns/net (ptrace read access) and setns() into the
+  // namespaces bind-mounted under /run/netns; the rest of the walk needs none.
+  std::vector<Capability> Capabilities() const override {
+    return {Capability::kSysAdmin, Capability::kSysPtrace};
+  }
   Status Collect(MetricSink& sink) override;
   void Start() override;
   void Stop() override;

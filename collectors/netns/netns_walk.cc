@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "collectors/netns/netns_parser.h"
+#include "collectors/privilege.h"
 
 namespace nfct {
 namespace {
@@ -34,7 +35,11 @@ class SetnsEnterer : public NetnsEnterer {
           reads[i].error = errno;
           continue;
         }
-        int rc = setns(fd, CLONE_NEWNET);
+        int rc = 0;
+        {
+          ScopedCapability sys_admin(Capability::kSysAdmin);  // setns() checks it
+          rc = setns(fd, CLONE_NEWNET);
+        }
         reads[i].error = rc == 0 ? 0 : errno;
         close(fd);
         if (rc == 0) reads[i] = ReadFile(stat_path);
@@ -74,7 +79,12 @@ Pids ScanProcesses(const std::string& procfs) {
     if (!IsPid(entry->d_name)) continue;
     ++pids.processes;
     path = procfs + "/" + entry->d_name + "/ns/net";
-    ssize_t n = readlink(path.c_str(), link, sizeof(link));
+    ssize_t n = 0;
+    {
+      // Another user's ns/net needs ptrace read access: CAP_SYS_PTRACE, for this call only.
+      ScopedCapability sys_ptrace(Capability::kSysPtrace);
+      n = readlink(path.c_str(), link, sizeof(link));
+    }
     if (n < 0) {
       if (!Vanished(errno)) ++pids.unreadable;
       continue;

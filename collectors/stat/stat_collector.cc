@@ -27,6 +27,11 @@ std::vector<std::string> StatCollector::Sources() const {
   return {env_.Proc(kStatPath).string(), "netlink IPCTNL_MSG_CT_GET_STATS_CPU (fallback)"};
 }
 
+std::vector<Capability> StatCollector::Capabilities() const {
+  if (std::filesystem::exists(env_.Proc(kStatPath))) return {};
+  return {Capability::kNetAdmin};
+}
+
 StatRead StatCollector::ReadTable() {
   const auto path = env_.Proc(kStatPath);
   FileRead file = ReadFile(path);

@@ -1,48 +1,14 @@
 #include "collectors/stat/stat_netlink.h"
 
-#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
-#include <map>
-#include <string_view>
-
 #include "collectors/netlink.h"
-#include "collectors/stat/stat_counters.h"
+#include "collectors/stat/stat_netlink_parser.h"
 
 namespace nfct {
 namespace {
-
-// cpu → column → value
-using PerCpu = std::map<uint16_t, std::map<std::string_view, uint32_t>>;
-
-struct DumpContext {
-  PerCpu* per_cpu;
-  StatDump dump;  // which counters of the table this dump carries
-};
-
-int OnMessage(const nlmsghdr* nlh, void* data) {
-  auto* context = static_cast<DumpContext*>(data);
-  const auto* nfg = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh));
-  uint16_t cpu = ntohs(nfg->res_id);
-  auto& values = (*context->per_cpu)[cpu];
-  // mnl_attr_for_each() assigns a void*, which C++ refuses: the same walk, spelled out.
-  const auto* end = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
-  for (auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
-       mnl_attr_ok(attr, static_cast<int>(end - reinterpret_cast<const char*>(attr)));
-       attr = static_cast<const nlattr*>(mnl_attr_next(attr))) {
-    if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0) continue;
-    int type = mnl_attr_get_type(attr);
-    // Columns use the /proc header vocabulary: one table for both sources.
-    for (const auto& counter : StatCounters()) {
-      if (counter.dump == context->dump && counter.attribute == type) {
-        values[counter.column] = ntohl(mnl_attr_get_u32(attr));
-      }
-    }
-  }
-  return MNL_CB_OK;
-}
 
 class NetlinkCpuStatsSource : public CpuStatsSource {
  public:
@@ -55,34 +21,23 @@ class NetlinkCpuStatsSource : public CpuStatsSource {
       result.status = std::move(opened.status);
       return result;
     }
-    PerCpu per_cpu;
-    DumpContext ct{&per_cpu, StatDump::kConntrack};
-    int error =
-        opened.socket->Dump(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS_CPU, OnMessage, &ct);
+    CpuStatValues per_cpu;
+    CpuStatsDecoder ct{&per_cpu, StatDump::kConntrack};
+    int error = opened.socket->Dump(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS_CPU,
+                                    DecodeCpuStatsMessage, &ct);
     if (error != 0) {
       result.status = opened.socket->StatusFor(error);
       return result;
     }
     // Expectation counters are optional: an old kernel without them still has the rest.
-    DumpContext exp{&per_cpu, StatDump::kExpectation};
-    opened.socket->Dump(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_GET_STATS_CPU, OnMessage, &exp);
+    CpuStatsDecoder exp{&per_cpu, StatDump::kExpectation};
+    opened.socket->Dump(NFNL_SUBSYS_CTNETLINK_EXP, IPCTNL_MSG_EXP_GET_STATS_CPU,
+                        DecodeCpuStatsMessage, &exp);
     if (per_cpu.empty()) {
       result.status = Status::Error("netlink conntrack stats: empty reply");
       return result;
     }
-    std::map<std::string_view, bool> seen;
-    for (const auto& [cpu, values] : per_cpu)
-      for (const auto& [column, value] : values) seen[column] = true;
-    for (const auto& [column, unused] : seen) result.table.columns.emplace_back(column);
-    // Rows are indexed by CPU id; a CPU the kernel skipped (not possible) stays all zero.
-    result.table.rows.assign(per_cpu.rbegin()->first + 1u,
-                             std::vector<uint32_t>(result.table.columns.size(), 0));
-    for (const auto& [cpu, values] : per_cpu) {
-      for (size_t c = 0; c < result.table.columns.size(); ++c) {
-        auto it = values.find(result.table.columns[c]);
-        if (it != values.end()) result.table.rows[cpu][c] = it->second;
-      }
-    }
+    result.table = CpuStatsTable(per_cpu);
     return result;
   }
 

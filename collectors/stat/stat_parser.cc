@@ -29,6 +29,13 @@ std::variant<StatTable, StatParseError> ParseStatTable(std::string_view text) {
         if (!IsColumnName(field)) {
           return StatParseError{"header field \"" + std::string(field) + "\" is not a name"};
         }
+        // A repeated name would be folded twice by the accumulator, each copy taking the
+        // other's value for its previous one: a jump of 2^32 per scrape (found by fuzzing).
+        for (const auto& seen : table.columns) {
+          if (seen == field) {
+            return StatParseError{"header names column \"" + std::string(field) + "\" twice"};
+          }
+        }
         table.columns.emplace_back(field);
       }
       continue;

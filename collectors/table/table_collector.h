@@ -43,6 +43,7 @@ class TableCollector : public Collector {
 
   const std::vector<FamilyDesc>& Families() const override;
   std::vector<std::string> Sources() const override;
+  std::vector<Capability> Capabilities() const override { return {Capability::kNetAdmin}; }
   Status Collect(MetricSink& sink) override;
   void Start() override;
   void Stop() override;

@@ -83,6 +83,9 @@ TEST(ParseStatTable, RejectsMalformedInput) {
       {"entries drop\n00000001 100000000\n", "line 2 field \"100000000\" is not 32-bit hex"},
       {"entries drop\n00000001 -0000001\n", "line 2 field \"-0000001\" is not 32-bit hex"},
       {"entries 0drop\n00000001 00000001\n", "header field \"0drop\" is not a name"},
+      // Found by the fuzzer: a repeated column was folded twice, +2^32 per scrape.
+      {"entries drop early_drop drop\n00000001 00000002 00000003 00000004\n",
+       "header names column \"drop\" twice"},
       {"entries drop\n00000001 00000002\n\n00000001 00000002\n",
        "line 3 has 0 fields, header has 2"},
   };
