@@ -83,7 +83,7 @@ int RunDoctor(const std::vector<std::string>& args, std::ostream& out, std::ostr
   }
   // A binary with file capabilities (the container image) gets them only this way.
   RaisePermittedCapabilities();
-  Env env{options.procfs, options.sysfs, {}};
+  Env env{options.procfs, options.sysfs, {}, {}};
   Facts facts = Gather(LiveInputs(env, options.window, options.top_ports));
   Diagnosis diagnosis = Diagnose(facts);
   out << (options.json ? RenderJson(facts, diagnosis) : RenderText(facts, diagnosis));
