@@ -83,8 +83,9 @@ class LoopFile : public KmsgFile {
   KmsgRead Read(char* buffer, size_t size) override {
     if (budget_ == 0) return {-1, EAGAIN};
     --budget_;
-    std::string record = std::to_string(4) + "," + std::to_string(seq_++) + ",1000,-;" +
-                         texts_[seq_ % texts_.size()];
+    uint64_t seq = seq_++;
+    std::string record =
+        std::to_string(4) + "," + std::to_string(seq) + ",1000,-;" + texts_[seq % texts_.size()];
     size_t n = std::min(size, record.size());
     std::memcpy(buffer, record.data(), n);
     return {static_cast<ssize_t>(n), 0};
