@@ -1,7 +1,10 @@
 // The seam between collectors and the machine: where procfs and sysfs are mounted, how a kernel
-// file is read, which netns netlink talks to, and what time it is. Tests point it at a fixture root
-// and inject a clock. Immutable after construction; safe to share between threads.
+// file is read, which netns netlink talks to, the socket calls netlink replies arrive through, and
+// what time it is. Tests point it at a fixture root, inject a clock and inject socket faults.
+// Immutable after construction; safe to share between threads.
 #pragma once
+
+#include <sys/socket.h>
 
 #include <chrono>
 #include <filesystem>
@@ -56,6 +59,14 @@ struct Clock {
   };
 };
 
+// The system calls through which collectors receive from the sockets they own (netlink replies),
+// so that tests can inject what the kernel cannot be made to return on demand: ENOBUFS, EINTR,
+// an NLMSG_ERROR reply such as EPERM. Same contract as the system call: a byte count, or -1 with
+// errno set.
+struct Syscalls {
+  std::function<ssize_t(int fd, msghdr* message, int flags)> recvmsg = ::recvmsg;
+};
+
 struct Env {
   std::filesystem::path procfs = "/proc";
   std::filesystem::path sysfs = "/sys";
@@ -63,6 +74,7 @@ struct Env {
   // The network namespace netlink requests go to: empty for the exporter's own, else a netns
   // file such as /proc/<pid>/ns/net or /run/netns/<name> (collectors/netlink.h).
   std::filesystem::path netns;
+  Syscalls syscalls;
 
   std::filesystem::path Proc(std::string_view relative) const { return procfs / relative; }
   std::filesystem::path Sys(std::string_view relative) const { return sysfs / relative; }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <thread>
+#include <utility>
 
 #include "collectors/env.h"
 #include "collectors/privilege.h"
@@ -57,7 +58,8 @@ int RunNetlinkCallbacks(const void* buffer, size_t size, uint32_t seq, uint32_t 
   return mnl_cb_run(buffer, size, seq, portid, callback, data);
 }
 
-NetlinkOpen NetlinkSocket::Open(const std::filesystem::path& netns, std::string_view subject) {
+NetlinkOpen NetlinkSocket::Open(const Env& env, std::string_view subject) {
+  const std::filesystem::path& netns = env.netns;
   int error = 0;
   mnl_socket* socket = nullptr;
   if (netns.empty()) {
@@ -83,11 +85,15 @@ NetlinkOpen NetlinkSocket::Open(const std::filesystem::path& netns, std::string_
     }
   }
   if (socket == nullptr) return {nullptr, StatusFromNetlinkErrno(error, subject)};
-  return {std::unique_ptr<NetlinkSocket>(new NetlinkSocket(socket, subject)), Status::Ok()};
+  return {std::unique_ptr<NetlinkSocket>(new NetlinkSocket(socket, subject, env.syscalls)),
+          Status::Ok()};
 }
 
-NetlinkSocket::NetlinkSocket(mnl_socket* socket, std::string_view subject)
-    : socket_(socket), subject_(subject), seq_(static_cast<uint32_t>(time(nullptr))) {}
+NetlinkSocket::NetlinkSocket(mnl_socket* socket, std::string_view subject, Syscalls syscalls)
+    : socket_(socket),
+      syscalls_(std::move(syscalls)),
+      subject_(subject),
+      seq_(static_cast<uint32_t>(time(nullptr))) {}
 
 NetlinkSocket::~NetlinkSocket() { mnl_socket_close(socket_); }
 
@@ -110,19 +116,33 @@ int NetlinkSocket::Dump(uint16_t subsystem, uint8_t message, mnl_cb_t callback, 
   alignas(nlmsghdr) char buffer[MNL_SOCKET_BUFFER_SIZE];
   uint32_t portid = mnl_socket_get_portid(socket_);
   while (true) {
-    ssize_t n = mnl_socket_recvfrom(socket_, buffer, sizeof buffer);
-    if (n < 0) return errno;
+    ssize_t n = Receive(buffer, sizeof buffer);
+    if (n < 0) return static_cast<int>(-n);
     int rc = RunNetlinkCallbacks(buffer, static_cast<size_t>(n), seq_, portid, callback, data);
     if (rc == MNL_CB_ERROR) return errno ? errno : EPROTO;
     if (rc == MNL_CB_STOP) return 0;
   }
 }
 
+// mnl_socket_recvfrom's checks, through the Env's recvmsg, with EINTR retried: a signal that
+// interrupts a receive is no failure of the dump.
 ssize_t NetlinkSocket::Receive(char* buffer, size_t size) {
   while (true) {
-    ssize_t n = recv(mnl_socket_get_fd(socket_), buffer, size, 0);
-    if (n >= 0) return n;
-    if (errno != EINTR) return -errno;
+    sockaddr_nl from{};
+    iovec iov{buffer, size};
+    msghdr message{};
+    message.msg_name = &from;
+    message.msg_namelen = sizeof from;
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    ssize_t n = syscalls_.recvmsg(mnl_socket_get_fd(socket_), &message, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    if (message.msg_flags & MSG_TRUNC) return -ENOSPC;
+    if (message.msg_namelen != sizeof from) return -EINVAL;
+    return n;
   }
 }
 

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "collectors/collector.h"
+#include "collectors/env.h"
 
 namespace nfct {
 
@@ -35,12 +36,13 @@ struct NetlinkOpen {
 
 class NetlinkSocket {
  public:
-  // Opens and binds a NETLINK_NETFILTER socket. `netns` empty: the network namespace of the
-  // calling thread. Otherwise a netns file (/proc/<pid>/ns/net, /run/netns/<name>): a
+  // Opens and binds a NETLINK_NETFILTER socket in `env.netns`: empty for the network namespace
+  // of the calling thread, otherwise a netns file (/proc/<pid>/ns/net, /run/netns/<name>): a
   // short-lived thread setns()es into it and creates the socket there, so the caller's own
   // netns never changes; the socket keeps that netns for its life. Entering another netns needs
-  // CAP_SYS_ADMIN. `subject` names the requests in every Status ("netlink conntrack dumps").
-  static NetlinkOpen Open(const std::filesystem::path& netns, std::string_view subject);
+  // CAP_SYS_ADMIN. Replies are received through `env.syscalls`. `subject` names the requests in
+  // every Status ("netlink conntrack dumps").
+  static NetlinkOpen Open(const Env& env, std::string_view subject);
 
   ~NetlinkSocket();
   NetlinkSocket(const NetlinkSocket&) = delete;
@@ -54,7 +56,8 @@ class NetlinkSocket {
   // enough to read in one go (stats). Returns 0 or an errno.
   int Dump(uint16_t subsystem, uint8_t message, mnl_cb_t callback, void* data);
 
-  // One recv(): the byte count, or -errno (-EAGAIN after the receive timeout).
+  // One datagram: the byte count, or -errno (-EAGAIN after the receive timeout, -ENOSPC when it
+  // did not fit). EINTR is retried.
   ssize_t Receive(char* buffer, size_t size);
   int SetReceiveTimeout(timeval timeout);  // 0 or an errno
 
@@ -62,8 +65,9 @@ class NetlinkSocket {
   Status StatusFor(int error) const;
 
  private:
-  NetlinkSocket(mnl_socket* socket, std::string_view subject);
+  NetlinkSocket(mnl_socket* socket, std::string_view subject, Syscalls syscalls);
   mnl_socket* socket_;
+  Syscalls syscalls_;
   std::string subject_;
   uint32_t seq_ = 0;
 };

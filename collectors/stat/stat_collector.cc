@@ -72,7 +72,7 @@ Status StatCollector::Collect(MetricSink& sink) {
 }
 
 MadeCollector MakeStatCollector(const Env& env, const OptionValues&) {
-  return {std::make_unique<StatCollector>(env, MakeNetlinkCpuStatsSource(env.netns)), ""};
+  return {std::make_unique<StatCollector>(env, MakeNetlinkCpuStatsSource(env)), ""};
 }
 
 }  // namespace nfct

@@ -12,11 +12,11 @@ namespace {
 
 class NetlinkCpuStatsSource : public CpuStatsSource {
  public:
-  explicit NetlinkCpuStatsSource(std::filesystem::path netns) : netns_(std::move(netns)) {}
+  explicit NetlinkCpuStatsSource(Env env) : env_(std::move(env)) {}
 
   StatRead Read() override {
     StatRead result;
-    NetlinkOpen opened = NetlinkSocket::Open(netns_, "netlink conntrack stats");
+    NetlinkOpen opened = NetlinkSocket::Open(env_, "netlink conntrack stats");
     if (!opened.socket) {
       result.status = std::move(opened.status);
       return result;
@@ -42,13 +42,13 @@ class NetlinkCpuStatsSource : public CpuStatsSource {
   }
 
  private:
-  const std::filesystem::path netns_;
+  const Env env_;
 };
 
 }  // namespace
 
-std::unique_ptr<CpuStatsSource> MakeNetlinkCpuStatsSource(std::filesystem::path netns) {
-  return std::make_unique<NetlinkCpuStatsSource>(std::move(netns));
+std::unique_ptr<CpuStatsSource> MakeNetlinkCpuStatsSource(const Env& env) {
+  return std::make_unique<NetlinkCpuStatsSource>(env);
 }
 
 }  // namespace nfct

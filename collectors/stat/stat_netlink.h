@@ -4,10 +4,10 @@
 // per call: thread safe by having no shared state.
 #pragma once
 
-#include <filesystem>
 #include <memory>
 
 #include "collectors/collector.h"
+#include "collectors/env.h"
 #include "collectors/stat/stat_parser.h"
 
 namespace nfct {
@@ -23,7 +23,7 @@ class CpuStatsSource {
   virtual StatRead Read() = 0;
 };
 
-// `netns`: a netns file to read, or empty for the exporter's own network namespace.
-std::unique_ptr<CpuStatsSource> MakeNetlinkCpuStatsSource(std::filesystem::path netns = {});
+// Reads the netns `env.netns` names (empty: the exporter's own), receiving through `env.syscalls`.
+std::unique_ptr<CpuStatsSource> MakeNetlinkCpuStatsSource(const Env& env = Env{});
 
 }  // namespace nfct

@@ -84,8 +84,7 @@ ParsedTableOptions ParseTableOptions(const OptionValues& values) {
 MadeCollector MakeTableCollector(const Env& env, const OptionValues& options) {
   auto parsed = ParseTableOptions(options);
   if (!parsed.error.empty()) return {nullptr, parsed.error};
-  return {std::make_unique<TableCollector>(env, parsed.options, MakeNetlinkTableSource(env.netns)),
-          ""};
+  return {std::make_unique<TableCollector>(env, parsed.options, MakeNetlinkTableSource(env)), ""};
 }
 
 TableCollector::TableCollector(Env env, TableOptions options, std::unique_ptr<TableSource> source)

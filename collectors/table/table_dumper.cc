@@ -25,14 +25,13 @@ constexpr std::chrono::seconds kStallLimit{60};
 
 class NetlinkTableSource : public TableSource {
  public:
-  explicit NetlinkTableSource(std::filesystem::path netns)
-      : netns_(std::move(netns)), buffer_(kReceiveBuffer) {}
+  explicit NetlinkTableSource(Env env) : env_(std::move(env)), buffer_(kReceiveBuffer) {}
 
   DumpOutcome Dump(TableCounts& counts, const std::atomic<bool>& stop) override {
     counts.Reset();
     DumpOutcome outcome;
     // A socket per dump: a dump abandoned midway ends in the kernel when it is closed.
-    NetlinkOpen opened = NetlinkSocket::Open(netns_, "netlink conntrack dumps");
+    NetlinkOpen opened = NetlinkSocket::Open(env_, "netlink conntrack dumps");
     if (!opened.socket) return {std::move(opened.status), 0, false};
     NetlinkSocket& socket = *opened.socket;
     if (int error = socket.SetReceiveTimeout(kPollInterval)) {
@@ -67,14 +66,14 @@ class NetlinkTableSource : public TableSource {
   }
 
  private:
-  const std::filesystem::path netns_;
+  const Env env_;
   std::vector<char> buffer_;
 };
 
 }  // namespace
 
-std::unique_ptr<TableSource> MakeNetlinkTableSource(std::filesystem::path netns) {
-  return std::make_unique<NetlinkTableSource>(std::move(netns));
+std::unique_ptr<TableSource> MakeNetlinkTableSource(const Env& env) {
+  return std::make_unique<NetlinkTableSource>(env);
 }
 
 }  // namespace nfct

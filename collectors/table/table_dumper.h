@@ -5,10 +5,10 @@
 #pragma once
 
 #include <atomic>
-#include <filesystem>
 #include <memory>
 
 #include "collectors/collector.h"
+#include "collectors/env.h"
 #include "collectors/table/table_counts.h"
 
 namespace nfct {
@@ -29,7 +29,7 @@ class TableSource {
   virtual DumpOutcome Dump(TableCounts& counts, const std::atomic<bool>& stop) = 0;
 };
 
-// `netns`: a netns file to dump, or empty for the exporter's own network namespace.
-std::unique_ptr<TableSource> MakeNetlinkTableSource(std::filesystem::path netns = {});
+// Dumps the netns `env.netns` names (empty: the exporter's own), receiving through `env.syscalls`.
+std::unique_ptr<TableSource> MakeNetlinkTableSource(const Env& env = Env{});
 
 }  // namespace nfct

@@ -267,7 +267,7 @@ GatherInputs LiveInputs(Env env, std::chrono::milliseconds window, size_t top_po
   inputs.window = window;
   inputs.top_ports = top_ports;
   inputs.kmsg = RealKmsgOpener("/dev/kmsg");
-  inputs.table = MakeNetlinkTableSource();
+  inputs.table = MakeNetlinkTableSource(env);
   inputs.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   inputs.walk_namespaces = true;
   inputs.identity = [env] {

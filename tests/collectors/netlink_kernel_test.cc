@@ -15,6 +15,12 @@ namespace {
 #define SKIP_UNLESS_KERNEL() \
   if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why
 
+Env InNetns(std::filesystem::path netns) {
+  Env env;
+  env.netns = std::move(netns);
+  return env;
+}
+
 ino_t ThreadNetns() {
   struct stat st {};
   EXPECT_EQ(stat("/proc/thread-self/ns/net", &st), 0);
@@ -24,7 +30,7 @@ ino_t ThreadNetns() {
 uint64_t DumpEntries(const std::string& netns) {
   TableCounts counts;
   std::atomic<bool> stop{false};
-  DumpOutcome outcome = MakeNetlinkTableSource(netns)->Dump(counts, stop);
+  DumpOutcome outcome = MakeNetlinkTableSource(InNetns(netns))->Dump(counts, stop);
   EXPECT_TRUE(outcome.status.ok()) << outcome.status.reason();
   return outcome.entries;
 }
@@ -39,7 +45,7 @@ TEST(NetlinkKernel, ASocketForAnotherNetnsSeesThatTableOnly) {
 
   EXPECT_EQ(DumpEntries("/run/netns/" + ns.name()), 5u);
   EXPECT_EQ(DumpEntries("/run/netns/" + neighbour.name()), 9u);
-  StatRead stats = MakeNetlinkCpuStatsSource("/run/netns/" + ns.name())->Read();
+  StatRead stats = MakeNetlinkCpuStatsSource(InNetns("/run/netns/" + ns.name()))->Read();
   EXPECT_TRUE(stats.status.ok()) << stats.status.reason();
   EXPECT_FALSE(stats.table.rows.empty());
 
@@ -48,7 +54,8 @@ TEST(NetlinkKernel, ASocketForAnotherNetnsSeesThatTableOnly) {
 
 TEST(NetlinkKernel, AMissingNetnsIsUnavailable) {
   SKIP_UNLESS_KERNEL();
-  NetlinkOpen opened = NetlinkSocket::Open("/run/netns/nfct-no-such-netns", "netlink tests");
+  NetlinkOpen opened =
+      NetlinkSocket::Open(InNetns("/run/netns/nfct-no-such-netns"), "netlink tests");
   EXPECT_FALSE(opened.socket);
   EXPECT_EQ(opened.status.code(), Status::Code::kUnavailable);
   EXPECT_NE(opened.status.reason().find("no such network namespace"), std::string::npos)
@@ -57,7 +64,7 @@ TEST(NetlinkKernel, AMissingNetnsIsUnavailable) {
 
 TEST(NetlinkKernel, AFileThatIsNoNetnsIsAnError) {
   SKIP_UNLESS_KERNEL();
-  NetlinkOpen opened = NetlinkSocket::Open("/proc/self/status", "netlink tests");
+  NetlinkOpen opened = NetlinkSocket::Open(InNetns("/proc/self/status"), "netlink tests");
   EXPECT_FALSE(opened.socket);
   EXPECT_EQ(opened.status.code(), Status::Code::kError) << opened.status.reason();
 }
