@@ -40,7 +40,9 @@ class SetnsEnterer : public NetnsEnterer {
           ScopedCapability sys_admin(Capability::kSysAdmin);  // setns() checks it
           rc = setns(fd, CLONE_NEWNET);
         }
-        reads[i].error = rc == 0 ? 0 : errno;
+        // EINVAL: the path is no netns any more. `ip netns del` unmounts the namespace before it
+        // unlinks the file, so a walk that comes between opens an empty file: deleted, not failed.
+        reads[i].error = rc == 0 ? 0 : errno == EINVAL ? ENOENT : errno;
         close(fd);
         if (rc == 0) reads[i] = ReadFile(stat_path);
       }
