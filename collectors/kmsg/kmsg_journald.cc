@@ -7,11 +7,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #endif
 
 #include "collectors/env.h"
+#include "collectors/kmsg/kmsg_journald_fields.h"
 #include "collectors/privilege.h"
-#include "collectors/text.h"
 
 namespace nfct {
 
@@ -41,8 +42,6 @@ bool JournaldSupported() { return true; }
 
 namespace {
 
-// SD_MESSAGE_JOURNAL_MISSED: journald noticed a gap in the kernel's sequence numbers.
-constexpr std::string_view kMissedId = "e9bf28e6e834481bb6f48f548ad13606";
 // A bound on the backward scan for last-seen timestamps at start.
 constexpr int kMaxBacklogEntries = 1'000'000;
 constexpr int kMaxEntriesPerPump = 4096;
@@ -73,7 +72,7 @@ class JournaldSource : public LogSource {
   void ScanBacklog(KmsgTally& tally);
   LogEvent HandleEntry(KmsgTally& tally, bool live);
   std::string_view Field(const char* name) const;
-  double EntryTime() const;
+  double EntryTime(std::optional<uint64_t> source_usec) const;
 
   std::filesystem::path directory_;
   std::function<double()> boot_time_;
@@ -105,7 +104,7 @@ Status JournaldSource::OpenJournal() {
         "no readable journal files in /run/log/journal or /var/log/journal (journald not "
         "running, or not in group systemd-journal or adm)");
   }
-  std::string missed = "MESSAGE_ID=" + std::string(kMissedId);
+  std::string missed = "MESSAGE_ID=" + std::string(kJournaldMissedId);
   if ((r = sd_journal_add_match(journal_, "_TRANSPORT=kernel", 0)) < 0 ||
       (r = sd_journal_add_disjunction(journal_)) < 0 ||
       (r = sd_journal_add_match(journal_, missed.c_str(), 0)) < 0) {
@@ -150,18 +149,14 @@ std::string_view JournaldSource::Field(const char* name) const {
   const void* data = nullptr;
   size_t length = 0;
   if (sd_journal_get_data(journal_, name, &data, &length) < 0) return {};
-  std::string_view field(static_cast<const char*>(data), length);
-  size_t equals = field.find('=');
-  return equals == std::string_view::npos ? std::string_view() : field.substr(equals + 1);
+  return JournaldFieldValue(std::string_view(static_cast<const char*>(data), length));
 }
 
 // An entry of this boot is placed by the kernel's own timestamp; others by when journald
 // received them.
-double JournaldSource::EntryTime() const {
+double JournaldSource::EntryTime(std::optional<uint64_t> source_usec) const {
   uint64_t monotonic = 0;
   sd_id128_t entry_boot{};
-  std::string_view source = Field("_SOURCE_MONOTONIC_TIMESTAMP");
-  std::optional<uint64_t> source_usec = ParseInteger<uint64_t>(source);
   if (have_boot_id_ && source_usec &&
       sd_journal_get_monotonic_usec(journal_, &monotonic, &entry_boot) >= 0 &&
       sd_id128_equal(entry_boot, boot_id_)) {
@@ -173,16 +168,23 @@ double JournaldSource::EntryTime() const {
 }
 
 LogEvent JournaldSource::HandleEntry(KmsgTally& tally, bool live) {
-  if (Field("_TRANSPORT") != "kernel") {
-    if (!live || Field("MESSAGE_ID") != kMissedId) return LogEvent::kNone;
-    if (auto missed = ParseJournaldMissed(Field("MESSAGE"))) tally.AddLost(*missed);
-    return LogEvent::kNone;
+  // sd_journal_get_data's data is valid only until its next call: every field but the last one
+  // read is copied out.
+  const std::string transport(Field("_TRANSPORT"));
+  std::string facility, source_monotonic, message_id;
+  if (transport == "kernel") {
+    facility = Field("SYSLOG_FACILITY");
+    source_monotonic = Field("_SOURCE_MONOTONIC_TIMESTAMP");
+  } else {
+    message_id = Field("MESSAGE_ID");
   }
-  // A line written into /dev/kmsg from userspace has facility 1 or more, never 0.
-  if (Field("SYSLOG_FACILITY") != "0") return LogEvent::kNone;
-  LogMatch match = MatchKernelMessage(Field("MESSAGE"));
-  if (match.event != LogEvent::kNone) tally.Observe(match, EntryTime(), live);
-  return match.event;
+  JournaldEntry entry{transport, facility, Field("MESSAGE"), message_id, source_monotonic};
+  JournaldClassified classified = ClassifyJournaldEntry(entry, live);
+  if (classified.missed) tally.AddLost(*classified.missed);
+  if (classified.match.event != LogEvent::kNone) {
+    tally.Observe(classified.match, EntryTime(classified.source_usec), live);
+  }
+  return classified.match.event;
 }
 
 Status JournaldSource::Pump(KmsgTally& tally) {
