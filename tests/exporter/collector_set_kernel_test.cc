@@ -27,15 +27,12 @@
 #include "collectors/log.h"
 #include "collectors/netns/netns_collector.h"
 #include "exporter/collector_set.h"
-#include "tests/kernel/netns_fixture.h"
+#include "tests/support/netns_fixture.h"
 
 namespace nfct::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-#define SKIP_UNLESS_KERNEL() \
-  if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why
 
 constexpr uint16_t kStatsReply = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET_STATS_CPU;
 constexpr uint16_t kDumpReply = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_NEW;
@@ -207,7 +204,7 @@ std::unique_ptr<CollectorSet> MakeSet(const ScratchRoot& root, const std::string
 class Faults : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why;
+    SKIP_UNLESS_KERNEL();
     ns_ = std::make_unique<TestNetns>("faults");
     ASSERT_EQ(ns_->CreateEntries({"--count=" + std::to_string(kEntries), "--state=established",
                                   "--timeout=3600"})

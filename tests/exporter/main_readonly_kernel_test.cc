@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "collectors/env.h"
-#include "tests/kernel/netns_fixture.h"
+#include "tests/support/netns_fixture.h"
 
 namespace nfct::testing {
 namespace {
@@ -70,7 +70,7 @@ std::vector<std::string> Changed(const std::map<std::string, std::string>& befor
 }
 
 TEST(ReadOnly, EveryCollectorAndDoctorLeaveTheTableAndSysctlsAlone) {
-  if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why;
+  SKIP_UNLESS_KERNEL();
   TestNetns ns("readonly");
   // 1,000 entries: IPv4 and IPv6, TCP in five states, UDP assured and unreplied, ICMP.
   const std::vector<std::vector<std::string>> batches = {
