@@ -10,7 +10,7 @@
 
 #include "collectors/all.h"
 #include "collectors/kmsg/kmsg_collector.h"
-#include "collectors/kmsg/kmsg_parser.h"
+#include "collectors/kmsg/kmsg_match.h"
 #include "collectors/kmsg/kmsg_tally.h"
 #include "collectors/table/table_counts.h"
 #include "collectors/text.h"
