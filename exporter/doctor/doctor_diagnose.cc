@@ -10,8 +10,12 @@ namespace {
 // When /proc/slabinfo cannot be read (it needs root): the nf_conntrack slab object on x86-64
 // 6.x kernels, as /proc/slabinfo showed it on 6.18.
 constexpr uint64_t kEstimatedSlabBytes = 256;
-// Each entry also has an extension area (NAT, accounting, event cache) from kmalloc-128:
-// 200,000 entries raised SUnreclaim by 74.8 MiB on 6.18, i.e. 384 B = 256 + 128 per entry.
+// An entry that carries any extension (NAT, an event listener in its netns, accounting,
+// timestamps, labels, a helper) also has an extension area, allocated at least
+// NF_CT_EXT_PREALLOC (128) bytes, from kmalloc-128. tests/bench/entry_bytes.sh on 6.18, 50,000
+// packet-made UDP entries per case: plain 256 B per entry (nf_conntrack only); with
+// `conntrack -E` running or a masquerade chain, 256 + 128 B. Sizing counts the 128 B: most
+// hosts whose table fills do NAT (Kubernetes, Docker), and it errs towards enough memory.
 constexpr uint64_t kExtensionBytes = 128;
 // A bucket is one struct hlist_nulls_head: a pointer.
 constexpr uint64_t kBucketBytes = 8;

@@ -142,7 +142,7 @@ void TextTable(const Facts& facts, const Diagnosis& d, std::string& out) {
        Bytes(static_cast<double>(s.entry_bytes)) +
            " per entry: " + Bytes(static_cast<double>(s.slab_bytes)) + " nf_conn slab object (" +
            (s.measured ? "/proc/slabinfo" : "estimate, /proc/slabinfo unreadable") +
-           ") + about 128 B of extensions; " +
+           ") + 128 B extension area (NAT, event listeners, accounting); " +
            (facts.max && *facts.max > 0
                 ? Bytes(static_cast<double>(*facts.max * s.entry_bytes)) + " when full"
                 : std::string("no limit")) +
