@@ -166,7 +166,7 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$src}
 cmake --build "$build" -j2 --target nf_conntrack_exporter ct_create > /dev/null
 ip netns add "$ns"
 ip -n "$ns" link set lo up
-in_ns nft -f "$src/tests/kernel/test_netns.nft"
+in_ns nft -f "$src/tests/support/test_netns.nft"
 in_ns "$build/tests/ct_create" --count="$entries" --state=established --dports=1000 \
   --timeout=3600 > /dev/null
 echo "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"

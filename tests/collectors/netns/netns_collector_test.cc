@@ -13,7 +13,7 @@
 #include <memory>
 
 #include "exporter/collector_set.h"
-#include "tests/exporter/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace nfct {
 namespace {

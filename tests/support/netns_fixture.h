@@ -20,6 +20,10 @@ namespace nfct::testing {
 // "" when this process can run kernel tests (root, conntrack, ip, nft); else why not.
 std::string KernelSkipReason();
 
+// The first line of every real-kernel test: skips it, with the reason, where it cannot run.
+#define SKIP_UNLESS_KERNEL() \
+  if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;  // stdout

@@ -8,13 +8,10 @@
 #include <regex>
 #include <thread>
 
-#include "tests/kernel/netns_fixture.h"
+#include "tests/support/netns_fixture.h"
 
 namespace nfct::testing {
 namespace {
-
-#define SKIP_UNLESS_KERNEL() \
-  if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why
 
 const std::vector<std::string> kNobody = {"setpriv",         "--reuid=65534",
                                           "--regid=65534",   "--clear-groups",

@@ -1,4 +1,4 @@
-#include "tests/kernel/netns_fixture.h"
+#include "tests/support/netns_fixture.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -30,7 +30,7 @@ namespace nfct::testing {
 namespace {
 
 // The ruleset lives in a file the Python live-chain test shares.
-constexpr const char* kRulesetPath = NFCT_SOURCE_DIR "/tests/kernel/test_netns.nft";
+constexpr const char* kRulesetPath = NFCT_SOURCE_DIR "/tests/support/test_netns.nft";
 
 bool Executable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
 

@@ -1,5 +1,5 @@
-// The sysctl and stat collectors against the real kernel: the exporter binary runs inside a
-// network namespace of the test's own, which makes real entries and real table-full drops.
+// The stat collector against the real kernel: the exporter binary runs inside a network namespace
+// of the test's own, which makes real table-full drops; procfs and netlink counters agree.
 #include <gtest/gtest.h>
 
 #include <variant>
@@ -7,43 +7,10 @@
 #include "collectors/env.h"
 #include "collectors/stat/stat_netlink.h"
 #include "collectors/stat/stat_parser.h"
-#include "tests/kernel/netns_fixture.h"
+#include "tests/support/netns_fixture.h"
 
 namespace nfct::testing {
 namespace {
-
-#define SKIP_UNLESS_KERNEL() \
-  if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why
-
-TEST(SysctlKernel, EntriesLimitBucketsAndTimeoutsMatchTheKernel) {
-  SKIP_UNLESS_KERNEL();
-  TestNetns ns("sysctl");
-  ASSERT_EQ(ns.CreateEntries({"--count=1000", "--proto=tcp", "--state=established"}).exit_code, 0);
-  ASSERT_EQ(ns.CreateEntries({"--count=500", "--proto=udp", "--src-offset=100000"}).exit_code, 0);
-  // Timeouts are per netns: change this netns's TIME_WAIT only.
-  ASSERT_EQ(
-      ns.Run({"sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=33"}).exit_code,
-      0);
-  ExporterProcess exporter(ns, {});
-  ASSERT_TRUE(exporter.running()) << exporter.Stderr();
-  std::string metrics = exporter.Scrape();
-
-  EXPECT_EQ(ns.Count(), 1500);
-  EXPECT_EQ(MetricValue(metrics, "nf_conntrack_entries"), 1500);
-  EXPECT_EQ(MetricValue(metrics, "nf_conntrack_entries_limit"),
-            ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_max"));
-  EXPECT_EQ(MetricValue(metrics, "nf_conntrack_buckets"),
-            ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_buckets"));
-  EXPECT_EQ(
-      MetricValue(metrics, R"(nf_conntrack_timeout_seconds{protocol="tcp",state="time_wait"})"),
-      33);
-  EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_timeout_seconds{protocol="udp",state="default"})"),
-            ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_udp_timeout"));
-  EXPECT_EQ(MetricValue(metrics, R"(nf_conntrack_scrape_collector_success{collector="sysctl"})"),
-            1);
-  // The host's own TIME_WAIT timeout is untouched.
-  EXPECT_NE(ReadNumberFile("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_time_wait"), 33);
-}
 
 TEST(StatKernel, DropTotalRisesByExactlyThePacketsTheKernelDropped) {
   SKIP_UNLESS_KERNEL();
@@ -163,22 +130,6 @@ TEST(StatKernel, NetlinkWithoutCapNetAdminIsUnavailableAndTheRestIsServed) {
         << log;
   }
   RunCommand({"rm", "-rf", root});
-}
-
-TEST(ExporterProcess, SigtermExitsZeroAndABusyPortExitsOne) {
-  SKIP_UNLESS_KERNEL();
-  TestNetns ns("process");
-  ExporterProcess first(ns, {});
-  ASSERT_TRUE(first.running()) << first.Stderr();
-  CommandResult second = ns.Run(
-      {NFCT_EXPORTER_PATH, "--web.listen-address=127.0.0.1:" + std::to_string(first.port())});
-  EXPECT_EQ(second.exit_code, 1);
-  CommandResult bad_flag = ns.Run({NFCT_EXPORTER_PATH, "--no-such-flag"});
-  EXPECT_EQ(bad_flag.exit_code, 2);
-  auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(first.Terminate(5), 0) << first.Stderr();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
-  EXPECT_NE(first.Stderr().find("msg=\"shutting down\""), std::string::npos);
 }
 
 }  // namespace

@@ -10,13 +10,10 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/kernel/netns_fixture.h"
+#include "tests/support/netns_fixture.h"
 
 namespace nfct::testing {
 namespace {
-
-#define SKIP_UNLESS_KERNEL() \
-  if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why
 
 const char* const kCollectors[] = {"sysctl", "stat", "kmsg", "table"};
 
