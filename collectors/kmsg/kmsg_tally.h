@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "collectors/kmsg/kmsg_parser.h"
+#include "collectors/kmsg/kmsg_match.h"
 
 namespace nfct {
 

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "collectors/all.h"
-#include "collectors/kmsg/kmsg_parser.h"
+#include "collectors/kmsg/kmsg_match.h"
 #include "collectors/netns/netns_walk.h"
 #include "collectors/table/table_counts.h"
 #include "collectors/text.h"

@@ -6,7 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "collectors/kmsg/kmsg_parser.h"
+#include "collectors/kmsg/kmsg_match.h"
+#include "collectors/kmsg/kmsg_syslog_line.h"
 
 namespace {
 
