@@ -10,7 +10,7 @@
 #include <optional>
 #include <string_view>
 
-#include "collectors/kmsg/kmsg_parser.h"
+#include "collectors/kmsg/kmsg_match.h"
 
 namespace nfct {
 

@@ -6,21 +6,15 @@
 // undefined (tests/CMakeLists.txt).
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string_view>
 
 #include "collectors/kmsg/kmsg_journald_fields.h"
+#include "tests/collectors/kmsg/kmsg_fuzz_util.h"
 
 namespace {
 
-void Check(bool condition) {
-  if (!condition) std::abort();
-}
-
-bool Inside(std::string_view part, std::string_view whole) {
-  return part.empty() ||
-         (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
-}
+using nfct::testing::Check;
+using nfct::testing::Inside;
 
 // The first field named `name` in the entry, as sd_journal_get_data finds it.
 std::string_view Lookup(std::string_view entry, std::string_view name) {

@@ -15,7 +15,7 @@
 
 #include "collectors/env.h"
 #include "collectors/kmsg/kmsg_device.h"
-#include "collectors/kmsg/kmsg_parser.h"
+#include "collectors/kmsg/kmsg_match.h"
 #include "tests/support/netns_fixture.h"
 
 namespace nfct::testing {

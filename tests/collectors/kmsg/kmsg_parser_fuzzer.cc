@@ -3,23 +3,14 @@
 // the input. Built with clang++ -fsanitize=fuzzer,address,undefined (see CMakeLists.txt).
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string_view>
 
-#include "collectors/kmsg/kmsg_parser.h"
+#include "collectors/kmsg/kmsg_match.h"
+#include "collectors/kmsg/kmsg_syslog_line.h"
+#include "tests/collectors/kmsg/kmsg_fuzz_util.h"
 
-namespace {
-
-void Check(bool condition) {
-  if (!condition) std::abort();
-}
-
-bool Inside(std::string_view part, std::string_view whole) {
-  return part.empty() ||
-         (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
-}
-
-}  // namespace
+using nfct::testing::Check;
+using nfct::testing::Inside;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace nfct;
