@@ -73,11 +73,21 @@ TEST(DoctorKernel, HealthyNetnsIsOkAndExitsZero) {
   EXPECT_NE(root.out.find("nf_conntrack doctor: OK (exit 0)"), std::string::npos) << root.out;
   EXPECT_NE(root.out.find("established          1,000"), std::string::npos) << root.out;
   EXPECT_EQ(root.out.find("Not seen"), std::string::npos) << root.out;
+  EXPECT_NE(root.out.find("Kernel log (/dev/kmsg"), std::string::npos) << root.out;
 
   CommandResult nobody = Doctor(ns, {"--window=1s", "--output=json"}, kNobody);
   EXPECT_EQ(nobody.exit_code, 0) << nobody.out;
   EXPECT_EQ(JsonNumber(nobody.out, "entries"), 1000) << nobody.out;
   EXPECT_NE(nobody.out.find("\"needs\": \"CAP_NET_ADMIN\""), std::string::npos) << nobody.out;
+  // Under dmesg_restrict an ordinary user cannot open /dev/kmsg: the report says so and goes
+  // on to the journal and syslog files (none of them readable by uid 65534 here).
+  if (ReadNumberFile("/proc/sys/kernel/dmesg_restrict") == 1) {
+    EXPECT_NE(nobody.out.find("\"source\": \"/dev/kmsg\",\n        \"why\": \"permission denied "
+                              "reading /dev/kmsg: needs CAP_SYSLOG"),
+              std::string::npos)
+        << nobody.out;
+    EXPECT_NE(nobody.out.find("\"source\": \"journald\""), std::string::npos) << nobody.out;
+  }
   EXPECT_TRUE(HostSysctls() == before);
 }
 
