@@ -19,6 +19,40 @@ std::optional<T> ParseInteger(std::string_view text) {
   return value;
 }
 
+// ParseInteger into `out`, which is left alone on failure: for parsers filling a struct field
+// by field.
+template <typename T>
+bool ParseDecimal(std::string_view text, T& out) {
+  auto value = ParseInteger<T>(text);
+  if (value) out = *value;
+  return value.has_value();
+}
+
+// Removes `prefix` from the front of `text` if it is there; says whether it was.
+inline bool Consume(std::string_view& text, std::string_view prefix) {
+  if (!text.starts_with(prefix)) return false;
+  text.remove_prefix(prefix.size());
+  return true;
+}
+
+// Leading decimal digits of `text`, removed from it; empty when there are none.
+inline std::string_view TakeDigits(std::string_view& text) {
+  size_t n = 0;
+  while (n < text.size() && text[n] >= '0' && text[n] <= '9') ++n;
+  std::string_view digits = text.substr(0, n);
+  text.remove_prefix(n);
+  return digits;
+}
+
+// `text` without trailing spaces, tabs, carriage returns and newlines.
+inline std::string_view TrimTrailingSpace(std::string_view text) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
+                           text.back() == '\n')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
 // The whole of `text`, 1 to 8 hex digits of either case, as a 32-bit value (procfs "%08x").
 std::optional<uint32_t> ParseHex32(std::string_view text);
 

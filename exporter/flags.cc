@@ -297,11 +297,11 @@ ParsedFlags ParseFlags(const std::vector<std::string>& args,
 
 std::string Usage(const std::vector<CollectorEntry>& collectors) {
   std::ostringstream out;
-  out << "usage: nf_conntrack_exporter [<flags>]\n\n"
+  out << "usage: nf_conntrack_exporter [<flags>]\n"
+         "       nf_conntrack_exporter doctor [<doctor flags>]\n\n"
          "A Prometheus exporter for the Linux conntrack table: entries, limit, drops, the\n"
          "kernel log and what fills the table. Read-only: it never changes a sysctl or an "
-         "entry.\n\n"
-         "Flags:\n";
+         "entry.\n\n";
   auto line = [&](std::string flag, std::string_view help, std::string_view default_text) {
     out << "  " << flag;
     if (flag.size() < 44)
@@ -312,6 +312,13 @@ std::string Usage(const std::vector<CollectorEntry>& collectors) {
     if (!default_text.empty()) out << " (default: " << default_text << ")";
     out << "\n";
   };
+  // The subcommand parses its own flags (exporter/doctor/); only its name is listed here.
+  out << "Commands:\n";
+  line("doctor",
+       "Diagnose once at the terminal and exit: is conntrack dropping packets here, why, and "
+       "what to change (exit 0 OK, 1 AT RISK, 2 DROPPING). Its flags: doctor --help.",
+       "");
+  out << "\nFlags:\n";
   for (const auto& spec : GenericFlags()) {
     std::string flag = "--" + std::string(spec.name);
     if (!spec.placeholder.empty()) flag += "=" + std::string(spec.placeholder);

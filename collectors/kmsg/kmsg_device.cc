@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "collectors/env.h"
+#include "collectors/kmsg/kmsg_match.h"
 #include "collectors/log.h"
 #include "collectors/privilege.h"
 

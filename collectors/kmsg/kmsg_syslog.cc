@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "collectors/env.h"
+#include "collectors/kmsg/kmsg_syslog_line.h"
 #include "collectors/log.h"
 
 namespace nfct {

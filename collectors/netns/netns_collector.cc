@@ -55,9 +55,13 @@ const FamilyDesc kDuration{"nf_conntrack_netns_walk_duration_seconds",
                            {}};
 const FamilyDesc kTimestamp{"nf_conntrack_netns_walk_timestamp_seconds",
                             MetricType::Gauge,
-                            "Unix time at which the last walk finished; the snapshot's age is "
-                            "time() minus this.",
+                            "Unix time at which the last walk finished.",
                             {}};
+const FamilyDesc kAge{"nf_conntrack_netns_snapshot_age_seconds",
+                      MetricType::Gauge,
+                      "Seconds since the last walk finished, at the time of this scrape: how old "
+                      "the per-namespace series are.",
+                      {}};
 
 constexpr size_t kMaxTop = 100000;
 
@@ -111,7 +115,7 @@ NetnsCollector::~NetnsCollector() { Stop(); }
 const std::vector<FamilyDesc>& NetnsCollector::Families() const {
   static const std::vector<FamilyDesc> kFamilies = {
       kEntries, kCounterFamilies[0], kCounterFamilies[1], kCounterFamilies[2], kNamespaces,
-      kUnread,  kUnreadable,         kDuration,           kTimestamp};
+      kUnread,  kUnreadable,         kDuration,           kTimestamp,          kAge};
   return kFamilies;
 }
 
@@ -137,6 +141,7 @@ void NetnsCollector::RunOnce() {
   Snapshot snapshot = Summarise(walk);
   snapshot.duration_seconds = std::chrono::duration<double>(env_.clock.steady() - begin).count();
   snapshot.timestamp_seconds = Seconds(env_.clock.wall());
+  snapshot.finished = env_.clock.steady();
   std::string reason;
   for (const auto& info : walk.namespaces) {
     if (!info.read) {
@@ -235,6 +240,9 @@ Status NetnsCollector::Collect(MetricSink& sink) {
   sink.Add(kUnreadable, {}, static_cast<double>(snapshot_->unreadable_processes));
   sink.Add(kDuration, {}, snapshot_->duration_seconds);
   sink.Add(kTimestamp, {}, snapshot_->timestamp_seconds);
+  // From the steady clock: a wall-clock step (NTP, a VM resumed) must not make it negative.
+  sink.Add(kAge, {},
+           std::chrono::duration<double>(env_.clock.steady() - snapshot_->finished).count());
   return status_;
 }
 

@@ -1,7 +1,8 @@
 // Collector "netns": every network namespace's own conntrack count and drop counters, labelled
 // with its inode, `ip netns` name, pod UID and container ID, the N fullest kept and the rest
 // summed as netns="other". A background worker walks (netns_walk.h) every interval; Collect()
-// only copies the last snapshot under a mutex (thread safe, never touches the kernel).
+// only copies the last snapshot under a mutex and reports its age (thread safe, never touches
+// the kernel).
 #pragma once
 
 #include <array>
@@ -74,6 +75,7 @@ class NetnsCollector : public Collector {
     uint64_t unreadable_processes = 0;
     double duration_seconds = 0;
     double timestamp_seconds = 0;
+    std::chrono::steady_clock::time_point finished;  // for the age a scrape reports
   };
   // Per namespace, across walks (worker thread only). A different reader means the inode may
   // now name a new namespace (the kernel reuses inode numbers), so its counters restart.

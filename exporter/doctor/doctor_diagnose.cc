@@ -10,8 +10,12 @@ namespace {
 // When /proc/slabinfo cannot be read (it needs root): the nf_conntrack slab object on x86-64
 // 6.x kernels, as /proc/slabinfo showed it on 6.18.
 constexpr uint64_t kEstimatedSlabBytes = 256;
-// Each entry also has an extension area (NAT, accounting, event cache) from kmalloc-128:
-// 200,000 entries raised SUnreclaim by 74.8 MiB on 6.18, i.e. 384 B = 256 + 128 per entry.
+// An entry that carries any extension (NAT, an event listener in its netns, accounting,
+// timestamps, labels, a helper) also has an extension area, allocated at least
+// NF_CT_EXT_PREALLOC (128) bytes, from kmalloc-128. tests/bench/entry_bytes.sh on 6.18, 50,000
+// packet-made UDP entries per case: plain 256 B per entry (nf_conntrack only); with
+// `conntrack -E` running or a masquerade chain, 256 + 128 B. Sizing counts the 128 B: most
+// hosts whose table fills do NAT (Kubernetes, Docker), and it errs towards enough memory.
 constexpr uint64_t kExtensionBytes = 128;
 // A bucket is one struct hlist_nulls_head: a pointer.
 constexpr uint64_t kBucketBytes = 8;
@@ -204,15 +208,26 @@ constexpr std::string_view kSysctlFile = "/etc/sysctl.d/90-nf-conntrack.conf";
 
 void RecommendSize(const Facts& facts, const Judged& judged, Diagnosis& d) {
   const Sizing& s = d.sizing;
-  const uint64_t peak = facts.peak_entries.value_or(0);
+  uint64_t peak = facts.peak_entries.value_or(0);
   const uint64_t max = facts.max.value_or(0);
   const uint64_t buckets = facts.buckets.value_or(0);
+  bool pressure = judged.pressure, drop_history = judged.drop_history;
+  std::string where;  // whose peak, when it is another namespace's
+  // From the host: a namespace near or at the global limit needs the same remedy, since each
+  // netns is held to nf_conntrack_max on its own.
+  if (d.worst && max > 0 && d.worst->usage.entries > peak &&
+      static_cast<double>(d.worst->usage.entries) / static_cast<double>(max) >= kAtRiskUsage) {
+    peak = d.worst->usage.entries;
+    pressure = true;
+    drop_history = drop_history || (d.worst->verdict == Verdict::kDropping && peak >= max);
+    where = " in netns " + std::to_string(d.worst->usage.inode);
+  }
   bool chain = Counter(facts.since_boot, "chaintoolong") > 0 ||
                (buckets > 0 && static_cast<double>(peak) / buckets > kMaxEntriesPerBucket);
-  if (judged.pressure && max > 0) {
+  if (pressure && max > 0) {
     uint64_t proposed = RoundUp(std::max<uint64_t>(2 * peak, 1), kMaxRounding);
     // A table that was full hides the real demand: at least twice the limit it hit.
-    if (judged.drop_history) proposed = std::max(proposed, RoundUp(2 * max, kMaxRounding));
+    if (drop_history) proposed = std::max(proposed, RoundUp(2 * max, kMaxRounding));
     if (proposed > max) d.proposed_max = proposed;
   }
   if (d.proposed_max) {
@@ -226,10 +241,10 @@ void RecommendSize(const Facts& facts, const Judged& judged, Diagnosis& d) {
   Recommendation r;
   if (d.proposed_max) {
     r.title = "Raise nf_conntrack_max to " + Thousands(*d.proposed_max);
-    r.reason = "Twice the peak of " + Thousands(peak) + " entries" +
-               (judged.drop_history ? " (at least twice the limit the table hit, which hides "
-                                      "the real demand)"
-                                    : "") +
+    r.reason = "Twice the peak of " + Thousands(peak) + " entries" + where +
+               (drop_history ? " (at least twice the limit the table hit, which hides "
+                               "the real demand)"
+                             : "") +
                ", rounded up to a multiple of 65,536. Memory: " + Thousands(*d.proposed_max) +
                " x " + Bytes(static_cast<double>(s.entry_bytes)) + " = " +
                Bytes(static_cast<double>(*d.proposed_max * s.entry_bytes)) +

@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "collectors/kmsg/kmsg_device.h"
-#include "collectors/kmsg/kmsg_parser.h"
+#include "collectors/kmsg/kmsg_match.h"
+#include "collectors/kmsg/kmsg_syslog_line.h"
 #include "tests/collectors/kmsg/kmsg_records.h"
 
 namespace nfct {

@@ -21,7 +21,7 @@ import time
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-RULESET = ROOT / "tests/kernel/test_netns.nft"
+RULESET = ROOT / "tests/support/test_netns.nft"
 CLONE_NEWNET = 0x40000000
 
 

@@ -7,13 +7,10 @@
 #include "collectors/netlink.h"
 #include "collectors/stat/stat_netlink.h"
 #include "collectors/table/table_dumper.h"
-#include "tests/kernel/netns_fixture.h"
+#include "tests/support/netns_fixture.h"
 
 namespace nfct::testing {
 namespace {
-
-#define SKIP_UNLESS_KERNEL() \
-  if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why
 
 ino_t ThreadNetns() {
   struct stat st {};

@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "collectors/log.h"
-#include "tests/exporter/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace nfct::testing {
 namespace {

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "collectors/all.h"
-#include "tests/exporter/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace nfct::testing {
 namespace {

@@ -95,7 +95,8 @@ TEST(Flags, UsageListsEveryFlagAndCollector) {
   for (const char* text :
        {"--web.listen-address=ADDRESS", "(default: :9725)", "--path.procfs",
         "--[no-]collector.sysctl", "--[no-]collector.table", "(default: disabled)",
-        "--collector.table.interval=VALUE", "--collector.disable-defaults"}) {
+        "--collector.table.interval=VALUE", "--collector.disable-defaults",
+        "nf_conntrack_exporter doctor [<doctor flags>]", "doctor --help"}) {
     EXPECT_NE(usage.find(text), std::string::npos) << text;
   }
 }

@@ -2,7 +2,7 @@
 #include <httplib.h>
 
 #include "exporter/http_server.h"
-#include "tests/exporter/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace nfct::testing {
 namespace {

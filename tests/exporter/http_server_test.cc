@@ -15,7 +15,7 @@
 #include <future>
 #include <thread>
 
-#include "tests/exporter/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace nfct::testing {
 namespace {

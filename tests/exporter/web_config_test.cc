@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/exporter/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace nfct::testing {
 namespace {

@@ -15,8 +15,8 @@
 #include "exporter/http_server.h"
 #include "exporter/systemd_socket.h"
 #include "exporter/web_security.h"
-#include "tests/exporter/test_support.h"
 #include "tests/exporter/tls_test_support.h"
+#include "tests/support/test_support.h"
 
 namespace nfct::testing {
 namespace {

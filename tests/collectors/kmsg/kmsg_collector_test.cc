@@ -24,8 +24,10 @@ using testing::SplitKmsgRecords;
 
 Env FixtureEnv(std::string_view kernel) {
   Env env;
-  env.procfs = KmsgFixture("roots") / kernel / "proc";
-  env.sysfs = KmsgFixture("roots") / kernel / "sys";
+  std::filesystem::path root = std::filesystem::path(NFCT_SOURCE_DIR) / "tests/fixtures/roots" /
+                               ("kmsg_" + std::string(kernel));
+  env.procfs = root / "proc";
+  env.sysfs = root / "sys";
   // Boot was at 1,700,000,000 s: wall 1,700,001,000 s, 1000 s after boot.
   env.clock.wall = [] {
     return std::chrono::system_clock::time_point(std::chrono::seconds(1'700'001'000));

@@ -15,8 +15,8 @@
 
 #include "collectors/env.h"
 #include "collectors/kmsg/kmsg_device.h"
-#include "collectors/kmsg/kmsg_parser.h"
-#include "tests/kernel/netns_fixture.h"
+#include "collectors/kmsg/kmsg_match.h"
+#include "tests/support/netns_fixture.h"
 
 namespace nfct::testing {
 namespace {

@@ -10,9 +10,10 @@
 
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include "exporter/collector_set.h"
-#include "tests/exporter/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace nfct {
 namespace {
@@ -309,6 +310,21 @@ TEST_F(NetnsFixture, AReusedInodeWithANewReaderRestartsItsCounters) {
   auto values = Scrape(collector);
   EXPECT_EQ(values["nf_conntrack_netns_entries{4026532301}"], 7);
   EXPECT_EQ(values["nf_conntrack_netns_stat_drop_total{4026532301}"], 3);
+}
+
+TEST_F(NetnsFixture, AScrapeReportsTheSnapshotsAgeFromTheSteadyClock) {
+  auto steady = std::make_shared<std::chrono::steady_clock::time_point>(100s);
+  Env env = FixtureEnv();
+  env.clock.steady = [steady] { return *steady; };
+  NetnsCollector collector(env, {30s, 5}, FixtureEnterer());
+  collector.RunOnce();
+  EXPECT_EQ(Scrape(collector)["nf_conntrack_netns_snapshot_age_seconds"], 0);
+  *steady += 42500ms;  // no walk in between: the same snapshot, older
+  EXPECT_EQ(Scrape(collector)["nf_conntrack_netns_snapshot_age_seconds"], 42.5);
+  EXPECT_EQ(Scrape(collector)["nf_conntrack_netns_walk_timestamp_seconds"], 1700000000);
+  collector.RunOnce();
+  *steady += 1s;
+  EXPECT_EQ(Scrape(collector)["nf_conntrack_netns_snapshot_age_seconds"], 1);
 }
 
 TEST(NetnsOptions, ParsesAndRejects) {

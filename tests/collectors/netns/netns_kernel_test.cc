@@ -12,7 +12,7 @@
 #include <map>
 
 #include "collectors/netns/netns_collector.h"
-#include "tests/kernel/netns_fixture.h"
+#include "tests/support/netns_fixture.h"
 
 extern char** environ;
 

@@ -12,7 +12,7 @@
 #include <map>
 
 #include "exporter/collector_set.h"
-#include "tests/exporter/test_support.h"
+#include "tests/support/test_support.h"
 
 namespace nfct {
 namespace {

@@ -8,15 +8,12 @@
 
 #include "collectors/table/table_collector.h"
 #include "collectors/table/table_dumper.h"
-#include "tests/kernel/netns_fixture.h"
+#include "tests/support/netns_fixture.h"
 
 namespace nfct::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-#define SKIP_UNLESS_KERNEL() \
-  if (auto why = KernelSkipReason(); !why.empty()) GTEST_SKIP() << why
 
 void Make(const TestNetns& ns, long& offset, std::vector<std::string> flags) {
   flags.push_back("--src-offset=" + std::to_string(offset));
