@@ -238,9 +238,9 @@ std::optional<std::vector<NamespaceUsage>> WalkNamespaces(const Env& env, NetnsE
     break;
   }
   if (walk.unreadable_processes > 0) {
-    facts.unseen.push_back(
-        {"the namespaces of " + std::to_string(walk.unreadable_processes) + " processes",
-         "CAP_SYS_PTRACE", "their /proc/<pid>/ns/net links were unreadable"});
+    facts.unseen.push_back({"the namespaces of " + std::to_string(walk.unreadable_processes) +
+                                (walk.unreadable_processes == 1 ? " process" : " processes"),
+                            "CAP_SYS_PTRACE", "their /proc/<pid>/ns/net links were unreadable"});
   }
   return namespaces;
 }
