@@ -42,7 +42,7 @@ export UBSAN_OPTIONS=$common:print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=$common:halt_on_error=1:second_deadlock_stack=1
 
 not_cpp='mixin_drift|alerts_.*|dashboards_check|promtool_check_metrics_.*|clang_format'
-not_cpp+='|doctor_golden_json_parses'
+not_cpp+='|doctor_golden_json_parses|docs_promql'
 runner=()
 # TSan maps its shadow memory at fixed addresses that a large mmap randomisation (recent kernels,
 # vm.mmap_rnd_bits=32) can collide with: run the tests without address randomisation.
