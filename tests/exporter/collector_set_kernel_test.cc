@@ -225,7 +225,9 @@ class Faults : public ::testing::Test {
   // Asserts that the others are served while `collector` is down.
   void ExpectOthersServed(const std::string& text, std::string_view collector) {
     for (std::string_view other : {"sysctl", "stat", "table"}) {
-      if (other != collector) EXPECT_EQ(Success(text, other), 1) << other << "\n" << text;
+      if (other != collector) {
+        EXPECT_EQ(Success(text, other), 1) << other << "\n" << text;
+      }
     }
     EXPECT_TRUE(MetricValue(text, "nf_conntrack_entries").has_value()) << text;
   }
