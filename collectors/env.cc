@@ -68,19 +68,42 @@ Status StatusFromErrno(int error, const std::filesystem::path& path,
 Status ConntrackLoaded(const Env& env) {
   const auto max_path = env.Proc("sys/net/netfilter/nf_conntrack_max");
   if (std::filesystem::exists(max_path)) return Status::Ok();
-  return Status::Unavailable("nf_conntrack is not loaded (" + max_path.string() +
+  return Status::Unavailable(std::string(kConntrackNotLoaded) + " (" + max_path.string() +
                              " does not exist)");
 }
 
-SysctlRead ReadSysctlNumber(const std::filesystem::path& path) {
-  FileRead file = ReadFile(path, 4096);
-  if (!file.ok()) {
-    return {std::nullopt, StatusFromErrno(file.error, path, "nf_conntrack is not loaded", "root")};
+SysctlFile::SysctlFile(SysctlFile&& other) noexcept
+    : path_(std::move(other.path_)), fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+SysctlFile& SysctlFile::operator=(SysctlFile&& other) noexcept {
+  std::swap(path_, other.path_);
+  std::swap(fd_, other.fd_);
+  return *this;
+}
+
+void SysctlFile::Close() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+SysctlRead SysctlFile::Read() {
+  if (fd_ < 0) fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) return {std::nullopt, StatusFromErrno(errno, path_, kConntrackNotLoaded, "root")};
+  char buffer[64];  // a sysctl number is at most 21 bytes
+  ssize_t n = pread(fd_, buffer, sizeof buffer, 0);
+  if (n < 0 || n == static_cast<ssize_t>(sizeof buffer)) {
+    int error = n < 0 ? errno : EFBIG;
+    Close();
+    return {std::nullopt, StatusFromErrno(error, path_, kConntrackNotLoaded, "root")};
   }
-  auto value = ParseSysctlNumber(file.data);
-  if (!value) return {std::nullopt, Status::Error("malformed number in " + path.string())};
+  auto value = ParseSysctlNumber(std::string_view(buffer, static_cast<size_t>(n)));
+  if (!value) return {std::nullopt, Status::Error("malformed number in " + path_.string())};
   return {value, Status::Ok()};
 }
+
+SysctlRead ReadSysctlNumber(const std::filesystem::path& path) { return SysctlFile(path).Read(); }
 
 Status StatusFromNetlinkErrno(int error, std::string_view subject) {
   switch (Classify(error)) {

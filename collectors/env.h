@@ -24,6 +24,9 @@ struct FileRead {
 // Reads a whole file (procfs files report size 0, so this reads until EOF) up to max_bytes.
 FileRead ReadFile(const std::filesystem::path& path, size_t max_bytes = 1 << 20);
 
+// What a missing conntrack file means: the StatusFromErrno `what_if_missing` of every collector.
+inline constexpr std::string_view kConntrackNotLoaded = "nf_conntrack is not loaded";
+
 // The one errno edge of every collector: ENOENT → Unavailable(what_if_missing),
 // EACCES/EPERM → Unavailable(naming the capability), anything else → Error with the path.
 Status StatusFromErrno(int error, const std::filesystem::path& path,
@@ -45,6 +48,28 @@ struct SysctlRead {
   std::optional<uint64_t> value;
   Status status = Status::Ok();
 };
+
+// A sysctl number file kept open and re-read with pread, one system call a read: opened on first
+// use and again after a failed read. For collectors that read the same files every scrape. Owned
+// by one thread at a time.
+class SysctlFile {
+ public:
+  explicit SysctlFile(std::filesystem::path path) : path_(std::move(path)) {}
+  ~SysctlFile() { Close(); }
+  SysctlFile(SysctlFile&& other) noexcept;
+  SysctlFile& operator=(SysctlFile&& other) noexcept;
+  SysctlFile(const SysctlFile&) = delete;
+  SysctlFile& operator=(const SysctlFile&) = delete;
+
+  SysctlRead Read();
+
+ private:
+  void Close();
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+// One sysctl number read once: opened, read and closed.
 SysctlRead ReadSysctlNumber(const std::filesystem::path& path);
 
 struct Clock {

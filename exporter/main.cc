@@ -83,11 +83,7 @@ int Serve(const std::vector<CollectorEntry>& entries, const Flags& flags) {
     return 2;
   }
   // Before any thread starts, so every thread inherits the reduced sets.
-  std::vector<std::vector<Capability>> wanted;
-  for (const auto& named : built.set->collectors()) {
-    wanted.push_back(named.collector->Capabilities());
-  }
-  auto caps = KeepOnlyCapabilities(NeededCapabilities(wanted));
+  auto caps = KeepOnlyCapabilities(NeededCapabilities(built.set->Capabilities()));
   if (!caps.error.empty()) Log(LogLevel::kWarn, "cannot drop capabilities", {{"err", caps.error}});
   HttpServer server(flags.http, *built.set, Listing(entries, flags),
                     security ? security->Hooks() : HttpHooks{});

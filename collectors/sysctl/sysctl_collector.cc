@@ -1,10 +1,6 @@
 #include "collectors/sysctl/sysctl_collector.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <system_error>
 
 #include "collectors/sysctl/sysctl_parser.h"
@@ -35,54 +31,10 @@ const FamilyDesc kTimeout{"nf_conntrack_timeout_seconds",
                           {"protocol", "state"}};
 
 constexpr std::string_view kNetfilterDir = "sys/net/netfilter";
-constexpr std::string_view kNotLoaded = "nf_conntrack is not loaded";
-
-struct NumberRead {
-  std::optional<uint64_t> value;
-  Status status = Status::Ok();
-};
-
-// A sysctl file kept open: opened on first use and again after a failed read.
-class KeptFile {
- public:
-  explicit KeptFile(std::filesystem::path path) : path_(std::move(path)) {}
-  ~KeptFile() { Close(); }
-  KeptFile(KeptFile &&other) noexcept : path_(std::move(other.path_)), fd_(other.fd_) {
-    other.fd_ = -1;
-  }
-  KeptFile &operator=(KeptFile &&other) noexcept {
-    std::swap(path_, other.path_);
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-
-  NumberRead ReadNumber() {
-    if (fd_ < 0) fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) return {std::nullopt, StatusFromErrno(errno, path_, kNotLoaded, "root")};
-    char buffer[64];  // a sysctl number is at most 21 bytes
-    ssize_t n = pread(fd_, buffer, sizeof buffer, 0);
-    if (n < 0 || n == static_cast<ssize_t>(sizeof buffer)) {
-      int error = n < 0 ? errno : EFBIG;
-      Close();
-      return {std::nullopt, StatusFromErrno(error, path_, kNotLoaded, "root")};
-    }
-    auto value = ParseSysctlNumber(std::string_view(buffer, static_cast<size_t>(n)));
-    if (!value) return {std::nullopt, Status::Error("malformed number in " + path_.string())};
-    return {value, Status::Ok()};
-  }
-
- private:
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-  std::filesystem::path path_;
-  int fd_ = -1;
-};
 
 struct Timeout {
   TimeoutName name;
-  KeptFile file;
+  SysctlFile file;
 };
 
 // Keeps the first non-Ok status: the one log line names the first thing that
@@ -94,20 +46,20 @@ void Merge(Status &into, const Status &next) {
 }  // namespace
 
 struct SysctlCollector::Files {
-  KeptFile count;
-  KeptFile max;
-  KeptFile buckets;
-  KeptFile hashsize;
+  SysctlFile count;
+  SysctlFile max;
+  SysctlFile buckets;
+  SysctlFile hashsize;
   std::vector<Timeout> timeouts;  // sorted by protocol and state
   bool walked = false;            // timeouts found; walked again after any failed read
 };
 
 SysctlCollector::SysctlCollector(Env env)
     : env_(std::move(env)),
-      files_(new Files{KeptFile(env_.Proc(kNetfilterDir) / "nf_conntrack_count"),
-                       KeptFile(env_.Proc(kNetfilterDir) / "nf_conntrack_max"),
-                       KeptFile(env_.Proc(kNetfilterDir) / "nf_conntrack_buckets"),
-                       KeptFile(env_.Sys("module/nf_conntrack/parameters/hashsize")),
+      files_(new Files{SysctlFile(env_.Proc(kNetfilterDir) / "nf_conntrack_count"),
+                       SysctlFile(env_.Proc(kNetfilterDir) / "nf_conntrack_max"),
+                       SysctlFile(env_.Proc(kNetfilterDir) / "nf_conntrack_buckets"),
+                       SysctlFile(env_.Sys("module/nf_conntrack/parameters/hashsize")),
                        {},
                        false}) {}
 
@@ -118,14 +70,9 @@ const std::vector<FamilyDesc> &SysctlCollector::Families() const {
   return kFamilies;
 }
 
-std::vector<std::string> SysctlCollector::Sources() const {
-  return {env_.Proc(kNetfilterDir).string() + "/nf_conntrack_{count,max,buckets,*timeout*}",
-          env_.Sys("module/nf_conntrack/parameters/hashsize").string()};
-}
-
 Status SysctlCollector::Collect(MetricSink &sink) {
   std::lock_guard lock(mutex_);
-  NumberRead count = files_->count.ReadNumber();
+  SysctlRead count = files_->count.Read();
   // Without the count file the module is absent: nothing else here can be
   // meaningful.
   if (!count.value) {
@@ -136,15 +83,15 @@ Status SysctlCollector::Collect(MetricSink &sink) {
   sink.Add(kEntries, {}, static_cast<double>(*count.value));
 
   Status status = Status::Ok();
-  NumberRead max = files_->max.ReadNumber();
+  SysctlRead max = files_->max.Read();
   if (max.value) sink.Add(kLimit, {}, static_cast<double>(*max.value));
   Merge(status, max.status);
 
-  NumberRead buckets = files_->buckets.ReadNumber();
+  SysctlRead buckets = files_->buckets.Read();
   if (!buckets.value) {
     // Kernels before the buckets sysctl expose only the module parameter (mode
     // 0600).
-    NumberRead hashsize = files_->hashsize.ReadNumber();
+    SysctlRead hashsize = files_->hashsize.Read();
     if (hashsize.value) buckets = hashsize;
   }
   if (buckets.value) sink.Add(kBuckets, {}, static_cast<double>(*buckets.value));
@@ -162,11 +109,11 @@ Status SysctlCollector::CollectTimeouts(MetricSink &sink) {
     std::error_code ec;
     for (const auto &item : std::filesystem::directory_iterator(dir, ec)) {
       auto name = ParseTimeoutName(item.path().filename().string());
-      if (name) timeouts.push_back({std::move(*name), KeptFile(item.path())});
+      if (name) timeouts.push_back({std::move(*name), SysctlFile(item.path())});
     }
     if (ec) {
       timeouts.clear();
-      return StatusFromErrno(ec.value(), dir, kNotLoaded, "root");
+      return StatusFromErrno(ec.value(), dir, kConntrackNotLoaded, "root");
     }
     std::sort(timeouts.begin(), timeouts.end(), [](const auto &a, const auto &b) {
       return std::tie(a.name.protocol, a.name.state) < std::tie(b.name.protocol, b.name.state);
@@ -175,7 +122,7 @@ Status SysctlCollector::CollectTimeouts(MetricSink &sink) {
   }
   Status status = Status::Ok();
   for (auto &timeout : timeouts) {
-    NumberRead value = timeout.file.ReadNumber();
+    SysctlRead value = timeout.file.Read();
     if (value.value) {
       sink.Add(kTimeout, {timeout.name.protocol, timeout.name.state},
                static_cast<double>(*value.value));
