@@ -34,6 +34,7 @@ void Fill(const FamilyDesc& desc, const Values& label_values, double value,
           prometheus::ClientMetric& sample) {
   // A mismatch is a programming error in the collector; the declaration test catches it.
   assert(label_values.size() == desc.labels.size());
+  sample.label.reserve(desc.labels.size());
   auto value_it = label_values.begin();
   for (auto label : desc.labels) {
     if (value_it == label_values.end()) break;

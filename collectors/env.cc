@@ -72,38 +72,21 @@ Status ConntrackLoaded(const Env& env) {
                              " does not exist)");
 }
 
-SysctlFile::SysctlFile(SysctlFile&& other) noexcept
-    : path_(std::move(other.path_)), fd_(other.fd_) {
-  other.fd_ = -1;
-}
-
-SysctlFile& SysctlFile::operator=(SysctlFile&& other) noexcept {
-  std::swap(path_, other.path_);
-  std::swap(fd_, other.fd_);
-  return *this;
-}
-
-void SysctlFile::Close() {
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
-}
-
-SysctlRead SysctlFile::Read() {
-  if (fd_ < 0) fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) return {std::nullopt, StatusFromErrno(errno, path_, kConntrackNotLoaded, "root")};
-  char buffer[64];  // a sysctl number is at most 21 bytes
-  ssize_t n = pread(fd_, buffer, sizeof buffer, 0);
-  if (n < 0 || n == static_cast<ssize_t>(sizeof buffer)) {
-    int error = n < 0 ? errno : EFBIG;
-    Close();
-    return {std::nullopt, StatusFromErrno(error, path_, kConntrackNotLoaded, "root")};
+SysctlRead ReadSysctlNumber(KeptFile& file, std::string& scratch) {
+  // A sysctl number is at most 21 bytes: anything longer is not one.
+  if (int error = file.Read(scratch, 64); error != 0) {
+    return {std::nullopt, StatusFromErrno(error, file.path(), kConntrackNotLoaded, "root")};
   }
-  auto value = ParseSysctlNumber(std::string_view(buffer, static_cast<size_t>(n)));
-  if (!value) return {std::nullopt, Status::Error("malformed number in " + path_.string())};
+  auto value = ParseSysctlNumber(scratch);
+  if (!value) return {std::nullopt, Status::Error("malformed number in " + file.path().string())};
   return {value, Status::Ok()};
 }
 
-SysctlRead ReadSysctlNumber(const std::filesystem::path& path) { return SysctlFile(path).Read(); }
+SysctlRead ReadSysctlNumber(const std::filesystem::path& path) {
+  KeptFile file(path);
+  std::string scratch;
+  return ReadSysctlNumber(file, scratch);
+}
 
 Status StatusFromNetlinkErrno(int error, std::string_view subject) {
   switch (Classify(error)) {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "collectors/collector.h"
+#include "collectors/kept_file.h"
 
 namespace nfct {
 
@@ -49,25 +50,9 @@ struct SysctlRead {
   Status status = Status::Ok();
 };
 
-// A sysctl number file kept open and re-read with pread, one system call a read: opened on first
-// use and again after a failed read. For collectors that read the same files every scrape. Owned
-// by one thread at a time.
-class SysctlFile {
- public:
-  explicit SysctlFile(std::filesystem::path path) : path_(std::move(path)) {}
-  ~SysctlFile() { Close(); }
-  SysctlFile(SysctlFile&& other) noexcept;
-  SysctlFile& operator=(SysctlFile&& other) noexcept;
-  SysctlFile(const SysctlFile&) = delete;
-  SysctlFile& operator=(const SysctlFile&) = delete;
-
-  SysctlRead Read();
-
- private:
-  void Close();
-  std::filesystem::path path_;
-  int fd_ = -1;
-};
+// One sysctl number from a file kept open (collectors/kept_file.h); `scratch` holds the text
+// between reads so that a read allocates nothing. The file is closed after a failed read.
+SysctlRead ReadSysctlNumber(KeptFile& file, std::string& scratch);
 
 // One sysctl number read once: opened, read and closed.
 SysctlRead ReadSysctlNumber(const std::filesystem::path& path);

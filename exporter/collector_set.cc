@@ -95,7 +95,7 @@ std::vector<prometheus::MetricFamily> CollectorSet::Collect() const {
   for (auto& family : meta.Take()) families.push_back(std::move(family));
   if (exporter_metrics_) {
     MetricSink self;
-    CollectSelfMetrics(self);
+    self_metrics_.Collect(self);
     for (auto& family : self.Take()) families.push_back(std::move(family));
   }
   // prometheus-cpp 1.0.1 serialises in the given order: sort for a stable exposition.

@@ -14,6 +14,7 @@
 #include "collectors/all.h"
 #include "collectors/collector.h"
 #include "collectors/env.h"
+#include "exporter/self_metrics.h"
 
 namespace nfct {
 
@@ -49,6 +50,7 @@ class CollectorSet : public prometheus::Collectable {
   std::vector<Named> collectors_;
   Clock clock_;
   bool exporter_metrics_;
+  mutable SelfMetrics self_metrics_;
   mutable std::mutex mutex_;
   mutable std::vector<CollectorState> states_;
   bool started_ = false;

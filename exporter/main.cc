@@ -82,14 +82,19 @@ int Serve(const std::vector<CollectorEntry>& entries, const Flags& flags) {
     std::cerr << "nf_conntrack_exporter: error: " << built.error << "\n";
     return 2;
   }
-  // Before any thread starts, so every thread inherits the reduced sets.
-  auto caps = KeepOnlyCapabilities(NeededCapabilities(built.set->Capabilities()));
-  if (!caps.error.empty()) Log(LogLevel::kWarn, "cannot drop capabilities", {{"err", caps.error}});
   HttpServer server(flags.http, *built.set, Listing(entries, flags),
                     security ? security->Hooks() : HttpHooks{});
+  // Bound while the capabilities are still held: a port below 1024 needs CAP_NET_BIND_SERVICE.
   std::string error =
       flags.systemd_socket ? ServeSystemdSockets(server) : server.Listen(flags.listen_addresses);
-  if (error.empty()) error = server.Start();
+  if (!error.empty()) {
+    Log(LogLevel::kError, "cannot start", {{"err", error}});
+    return 1;
+  }
+  // Before any thread starts (Listen starts none), so every thread inherits the reduced sets.
+  auto caps = KeepOnlyCapabilities(NeededCapabilities(built.set->Capabilities()));
+  if (!caps.error.empty()) Log(LogLevel::kWarn, "cannot drop capabilities", {{"err", caps.error}});
+  error = server.Start();
   if (!error.empty()) {
     Log(LogLevel::kError, "cannot start", {{"err", error}});
     return 1;

@@ -1,10 +1,12 @@
 #include "exporter/self_metrics.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <charconv>
-#include <filesystem>
 #include <string>
 
 #include "collectors/env.h"
@@ -85,24 +87,52 @@ bool ParseProcessStat(std::string_view text, long ticks_per_second, long page_si
   return true;
 }
 
-void CollectSelfMetrics(MetricSink& sink) {
+SelfMetrics::~SelfMetrics() {
+  if (fd_directory_ >= 0) close(fd_directory_);
+}
+
+double SelfMetrics::OpenDescriptors() {
+  if (fd_directory_ < 0) {
+    fd_directory_ = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_directory_ < 0) return -1;
+  }
+  struct stat info {};
+  if (fstat(fd_directory_, &info) == 0 && info.st_size > 0)
+    return static_cast<double>(info.st_size);
+  // Before Linux 6.2 the size is 0: count the entries (this descriptor included, as the size
+  // does).
+  if (lseek(fd_directory_, 0, SEEK_SET) != 0) return -1;
+  alignas(8) char buffer[4096];
+  double count = 0;
+  while (true) {
+    ssize_t n = getdents64(fd_directory_, buffer, sizeof buffer);
+    if (n < 0) return -1;
+    if (n == 0) return count;
+    for (ssize_t offset = 0; offset < n;) {
+      auto* entry = reinterpret_cast<const dirent64*>(buffer + offset);
+      if (entry->d_name[0] != '.') ++count;
+      offset += entry->d_reclen;
+    }
+  }
+}
+
+void SelfMetrics::Collect(MetricSink& sink) {
   sink.Add(kBuildInfo, {kVersion, kRevision, kCompiler}, 1);
-  long ticks = sysconf(_SC_CLK_TCK);
+  static const long kTicks = sysconf(_SC_CLK_TCK);
+  static const long kPageSize = sysconf(_SC_PAGESIZE);
+  std::lock_guard lock(mutex_);
   ProcessStat stat;
-  FileRead self = ReadFile("/proc/self/stat");
-  if (self.ok() && ParseProcessStat(self.data, ticks, sysconf(_SC_PAGESIZE), stat)) {
+  if (stat_.Read(text_, 4096) == 0 && ParseProcessStat(text_, kTicks, kPageSize, stat)) {
     sink.Add(kCpu, {}, stat.cpu_seconds);
     sink.Add(kVirtual, {}, stat.virtual_bytes);
     sink.Add(kResident, {}, stat.resident_bytes);
-    sink.Add(kStart, {}, BootTimeSeconds() + stat.start_ticks / static_cast<double>(ticks));
+    if (start_time_seconds_ < 0) {
+      double boot = BootTimeSeconds();
+      if (boot > 0) start_time_seconds_ = boot + stat.start_ticks / static_cast<double>(kTicks);
+    }
+    if (start_time_seconds_ >= 0) sink.Add(kStart, {}, start_time_seconds_);
   }
-  std::error_code ec;
-  size_t open_fds = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    ++open_fds;
-  }
-  if (!ec) sink.Add(kOpenFds, {}, static_cast<double>(open_fds));
+  if (double open_fds = OpenDescriptors(); open_fds >= 0) sink.Add(kOpenFds, {}, open_fds);
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0)
     sink.Add(kMaxFds, {}, static_cast<double>(limit.rlim_cur));

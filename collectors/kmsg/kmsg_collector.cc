@@ -156,14 +156,10 @@ const std::vector<CollectorOption>& KmsgCollectorOptions() {
   return kOptions;
 }
 
-MadeCollector MakeKmsgCollector(const Env& env, const OptionValues& options) {
-  std::string source(OptionValue(options, KmsgCollectorOptions()[0]));
+MadeLogSource MakeLogSource(const Env& env, const std::string& source) {
   if (source == "journald" || source.starts_with("journald:")) {
     std::filesystem::path directory = source.size() > 9 ? source.substr(9) : "";
-    return {std::make_unique<KmsgCollector>(env, source,
-                                            MakeJournaldSource(directory, BootTime(env.clock)),
-                                            KmsgCollector::Options{}),
-            ""};
+    return {MakeJournaldSource(directory, BootTime(env.clock)), ""};
   }
   if (source.empty() || source.front() != '/') {
     return {nullptr,
@@ -173,19 +169,21 @@ MadeCollector MakeKmsgCollector(const Env& env, const OptionValues& options) {
   }
   struct stat st {};
   if (source == "/dev/kmsg" || (stat(source.c_str(), &st) == 0 && S_ISCHR(st.st_mode))) {
-    return {
-        std::make_unique<KmsgCollector>(
-            env, source,
-            std::make_unique<KmsgDeviceSource>(source, RealKmsgOpener(source), BootTime(env.clock)),
-            KmsgCollector::Options{}),
-        ""};
+    return {std::make_unique<KmsgDeviceSource>(source, RealKmsgOpener(source), BootTime(env.clock)),
+            ""};
   }
   return {
-      std::make_unique<KmsgCollector>(env, source,
-                                      std::make_unique<SyslogFileSource>(
-                                          source, WallNow(env.clock), SyslogFileSource::Options{}),
-                                      KmsgCollector::Options{}),
+      std::make_unique<SyslogFileSource>(source, WallNow(env.clock), SyslogFileSource::Options{}),
       ""};
+}
+
+MadeCollector MakeKmsgCollector(const Env& env, const OptionValues& options) {
+  std::string source(OptionValue(options, KmsgCollectorOptions()[0]));
+  MadeLogSource made = MakeLogSource(env, source);
+  if (!made.source) return {nullptr, made.error};
+  return {std::make_unique<KmsgCollector>(env, source, std::move(made.source),
+                                          KmsgCollector::Options{}),
+          ""};
 }
 
 }  // namespace nfct

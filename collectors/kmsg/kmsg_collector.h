@@ -62,4 +62,12 @@ class KmsgCollector : public Collector {
 const std::vector<CollectorOption>& KmsgCollectorOptions();
 MadeCollector MakeKmsgCollector(const Env& env, const OptionValues& options);
 
+// The LogSource a --collector.kmsg.source value names, or why the value is invalid. The
+// collector and the doctor build their sources here, so both read a value the same way.
+struct MadeLogSource {
+  std::unique_ptr<LogSource> source;
+  std::string error;  // "" when source is set
+};
+MadeLogSource MakeLogSource(const Env& env, const std::string& source);
+
 }  // namespace nfct

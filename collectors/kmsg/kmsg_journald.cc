@@ -125,7 +125,8 @@ Status JournaldSource::Open(KmsgTally& tally) {
 }
 
 // Remembers the newest entry, scans backwards for the newest line of each message (the backlog
-// only sets timestamps), then stands on that newest entry so that Pump reads what follows it.
+// only sets timestamps; with an observer, such as the doctor's, every line up to the bound),
+// then stands on that newest entry so that Pump reads what follows it.
 void JournaldSource::ScanBacklog(KmsgTally& tally) {
   sd_journal_seek_tail(journal_);
   char* cursor = nullptr;
@@ -135,7 +136,8 @@ void JournaldSource::ScanBacklog(KmsgTally& tally) {
     return;
   }
   bool table_full = false, expectation = false;
-  for (int n = 0; n < kMaxBacklogEntries && !(table_full && expectation); ++n) {
+  const bool every_line = tally.WantsEveryBacklogLine();
+  for (int n = 0; n < kMaxBacklogEntries && (every_line || !(table_full && expectation)); ++n) {
     LogEvent event = HandleEntry(tally, false);
     table_full |= event == LogEvent::kTableFull;
     expectation |= event == LogEvent::kExpectationTableFull;

@@ -30,6 +30,7 @@ std::string KmsgTally::NetnsLabel(const LogMatch& match) {
 
 void KmsgTally::Observe(const LogMatch& match, std::optional<double> wall, bool live) {
   if (match.event == LogEvent::kNone) return;
+  if (observer_) observer_(match, wall, live);
   if (match.event == LogEvent::kSuppressed) {
     if (live) snapshot_.suppressed += match.suppressed;
     return;

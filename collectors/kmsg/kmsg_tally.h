@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -40,11 +41,19 @@ class KmsgTally {
   void AddLost(uint64_t records) { snapshot_.lost += records; }
   const KmsgSnapshot& snapshot() const { return snapshot_; }
 
+  // Called with every recognised line, backlog included, before it is tallied: the doctor
+  // lists the table-full lines of the backlog by netns and time. A source that stops its
+  // backlog scan early once it knows the last-seen times reads on while one is set.
+  using LineObserver = std::function<void(const LogMatch&, std::optional<double> wall, bool live)>;
+  void SetObserver(LineObserver observer) { observer_ = std::move(observer); }
+  bool WantsEveryBacklogLine() const { return static_cast<bool>(observer_); }
+
  private:
   std::string NetnsLabel(const LogMatch& match);
   bool names_non_init_;
   size_t netns_labels_ = 0;
   KmsgSnapshot snapshot_;
+  LineObserver observer_;
 };
 
 }  // namespace nfct

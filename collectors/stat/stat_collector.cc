@@ -14,6 +14,9 @@ constexpr std::string_view kStatPath = "net/stat/nf_conntrack";
 
 }  // namespace
 
+StatCollector::StatCollector(Env env, std::unique_ptr<CpuStatsSource> netlink)
+    : env_(std::move(env)), netlink_(std::move(netlink)), file_(env_.Proc(kStatPath)) {}
+
 const std::vector<FamilyDesc>& StatCollector::Families() const {
   static const std::vector<FamilyDesc> kFamilies = [] {
     std::vector<FamilyDesc> families;
@@ -29,17 +32,17 @@ std::vector<Capability> StatCollector::Capabilities() const {
 }
 
 StatRead StatCollector::ReadTable() {
-  const auto path = env_.Proc(kStatPath);
-  FileRead file = ReadFile(path);
-  if (file.ok()) {
-    auto parsed = ParseStatTable(file.data);
+  const auto& path = file_.path();
+  int error = file_.Read(text_);
+  if (error == 0) {
+    auto parsed = ParseStatTable(text_);
     if (auto* error = std::get_if<StatParseError>(&parsed)) {
       return {{}, Status::Error("malformed " + path.string() + ": " + error->message)};
     }
     return {std::get<StatTable>(std::move(parsed)), Status::Ok()};
   }
-  if (file.error != ENOENT) {
-    return {{}, StatusFromErrno(file.error, path, kConntrackNotLoaded, "root")};
+  if (error != ENOENT) {
+    return {{}, StatusFromErrno(error, path, kConntrackNotLoaded, "root")};
   }
   // No procfs stats: either the module is absent, or the kernel lacks CONFIG_NF_CONNTRACK_PROCFS.
   // A netlink request would autoload the module, so check that it is loaded first.

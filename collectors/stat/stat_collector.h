@@ -1,7 +1,7 @@
 // Collector "stat": the kernel's per-CPU conntrack event counters (drop, early_drop,
 // insert_failed, ...) summed over CPUs as monotonic counters. Source: /proc/net/stat/nf_conntrack,
-// or ctnetlink when the kernel has no procfs stats. One file read (or one netlink round trip) per
-// scrape; the wrap accumulator is guarded by a mutex, so Collect is thread safe.
+// or ctnetlink when the kernel has no procfs stats. One pread of the kept-open file (or one netlink
+// round trip) per scrape; the wrap accumulator is guarded by a mutex, so Collect is thread safe.
 #pragma once
 
 #include <memory>
@@ -10,6 +10,7 @@
 #include "collectors/collector.h"
 #include "collectors/env.h"
 #include "collectors/factory.h"
+#include "collectors/kept_file.h"
 #include "collectors/stat/stat_accumulator.h"
 #include "collectors/stat/stat_netlink.h"
 
@@ -17,8 +18,7 @@ namespace nfct {
 
 class StatCollector : public Collector {
  public:
-  StatCollector(Env env, std::unique_ptr<CpuStatsSource> netlink)
-      : env_(std::move(env)), netlink_(std::move(netlink)) {}
+  StatCollector(Env env, std::unique_ptr<CpuStatsSource> netlink);
 
   const std::vector<FamilyDesc>& Families() const override;
   // CAP_NET_ADMIN only for the netlink fallback: a kernel that has the procfs file at start was
@@ -31,7 +31,9 @@ class StatCollector : public Collector {
 
   Env env_;
   std::unique_ptr<CpuStatsSource> netlink_;
-  std::mutex mutex_;
+  std::mutex mutex_;  // guards what follows
+  KeptFile file_;     // /proc/net/stat/nf_conntrack, re-read with pread
+  std::string text_;  // its last contents, kept for the buffer
   StatAccumulator accumulator_;
 };
 

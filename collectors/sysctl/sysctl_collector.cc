@@ -1,8 +1,11 @@
 #include "collectors/sysctl/sysctl_collector.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <system_error>
 
+#include "collectors/kept_file.h"
 #include "collectors/sysctl/sysctl_parser.h"
 
 namespace nfct {
@@ -31,10 +34,16 @@ const FamilyDesc kTimeout{"nf_conntrack_timeout_seconds",
                           {"protocol", "state"}};
 
 constexpr std::string_view kNetfilterDir = "sys/net/netfilter";
+// Timeouts are settings that change only when someone writes them, and there are ~26 of them:
+// reading each on every scrape cost more than the rest of a scrape (a pread of a sysctl is ~2 us
+// on a VM). Scrapes closer together than this share one reading; at ordinary scrape intervals
+// every scrape reads them.
+constexpr auto kTimeoutsMaxAge = std::chrono::seconds(10);
 
 struct Timeout {
   TimeoutName name;
-  SysctlFile file;
+  KeptFile file;
+  std::optional<uint64_t> value;  // from the last reading
 };
 
 // Keeps the first non-Ok status: the one log line names the first thing that
@@ -46,22 +55,26 @@ void Merge(Status &into, const Status &next) {
 }  // namespace
 
 struct SysctlCollector::Files {
-  SysctlFile count;
-  SysctlFile max;
-  SysctlFile buckets;
-  SysctlFile hashsize;
+  KeptFile count;
+  KeptFile max;
+  KeptFile buckets;
+  KeptFile hashsize;
   std::vector<Timeout> timeouts;  // sorted by protocol and state
   bool walked = false;            // timeouts found; walked again after any failed read
+  std::optional<std::chrono::steady_clock::time_point> timeouts_read;  // when last read
+  std::string scratch;  // the text of the file being read
 };
 
 SysctlCollector::SysctlCollector(Env env)
     : env_(std::move(env)),
-      files_(new Files{SysctlFile(env_.Proc(kNetfilterDir) / "nf_conntrack_count"),
-                       SysctlFile(env_.Proc(kNetfilterDir) / "nf_conntrack_max"),
-                       SysctlFile(env_.Proc(kNetfilterDir) / "nf_conntrack_buckets"),
-                       SysctlFile(env_.Sys("module/nf_conntrack/parameters/hashsize")),
+      files_(new Files{KeptFile(env_.Proc(kNetfilterDir) / "nf_conntrack_count"),
+                       KeptFile(env_.Proc(kNetfilterDir) / "nf_conntrack_max"),
+                       KeptFile(env_.Proc(kNetfilterDir) / "nf_conntrack_buckets"),
+                       KeptFile(env_.Sys("module/nf_conntrack/parameters/hashsize")),
                        {},
-                       false}) {}
+                       false,
+                       {},
+                       {}}) {}
 
 SysctlCollector::~SysctlCollector() = default;
 
@@ -72,7 +85,7 @@ const std::vector<FamilyDesc> &SysctlCollector::Families() const {
 
 Status SysctlCollector::Collect(MetricSink &sink) {
   std::lock_guard lock(mutex_);
-  SysctlRead count = files_->count.Read();
+  SysctlRead count = ReadSysctlNumber(files_->count, files_->scratch);
   // Without the count file the module is absent: nothing else here can be
   // meaningful.
   if (!count.value) {
@@ -83,15 +96,15 @@ Status SysctlCollector::Collect(MetricSink &sink) {
   sink.Add(kEntries, {}, static_cast<double>(*count.value));
 
   Status status = Status::Ok();
-  SysctlRead max = files_->max.Read();
+  SysctlRead max = ReadSysctlNumber(files_->max, files_->scratch);
   if (max.value) sink.Add(kLimit, {}, static_cast<double>(*max.value));
   Merge(status, max.status);
 
-  SysctlRead buckets = files_->buckets.Read();
+  SysctlRead buckets = ReadSysctlNumber(files_->buckets, files_->scratch);
   if (!buckets.value) {
     // Kernels before the buckets sysctl expose only the module parameter (mode
     // 0600).
-    SysctlRead hashsize = files_->hashsize.Read();
+    SysctlRead hashsize = ReadSysctlNumber(files_->hashsize, files_->scratch);
     if (hashsize.value) buckets = hashsize;
   }
   if (buckets.value) sink.Add(kBuckets, {}, static_cast<double>(*buckets.value));
@@ -109,7 +122,7 @@ Status SysctlCollector::CollectTimeouts(MetricSink &sink) {
     std::error_code ec;
     for (const auto &item : std::filesystem::directory_iterator(dir, ec)) {
       auto name = ParseTimeoutName(item.path().filename().string());
-      if (name) timeouts.push_back({std::move(*name), SysctlFile(item.path())});
+      if (name) timeouts.push_back({std::move(*name), KeptFile(item.path())});
     }
     if (ec) {
       timeouts.clear();
@@ -119,17 +132,24 @@ Status SysctlCollector::CollectTimeouts(MetricSink &sink) {
       return std::tie(a.name.protocol, a.name.state) < std::tie(b.name.protocol, b.name.state);
     });
     files_->walked = true;
+    files_->timeouts_read.reset();
   }
   Status status = Status::Ok();
+  auto now = env_.clock.steady();
+  bool read = !files_->timeouts_read || now - *files_->timeouts_read >= kTimeoutsMaxAge;
   for (auto &timeout : timeouts) {
-    SysctlRead value = timeout.file.Read();
-    if (value.value) {
-      sink.Add(kTimeout, {timeout.name.protocol, timeout.name.state},
-               static_cast<double>(*value.value));
+    if (read) {
+      SysctlRead value = ReadSysctlNumber(timeout.file, files_->scratch);
+      timeout.value = value.value;
+      Merge(status, value.status);
     }
-    Merge(status, value.status);
+    if (timeout.value) {
+      sink.Add(kTimeout, {timeout.name.protocol, timeout.name.state},
+               static_cast<double>(*timeout.value));
+    }
   }
-  // A file that vanished (a protocol module unloaded): walk again next time.
+  if (read) files_->timeouts_read = now;
+  // A file that vanished (a protocol module unloaded): walk and read again next time.
   if (!status.ok()) files_->walked = false;
   return status;
 }

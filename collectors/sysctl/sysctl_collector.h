@@ -1,8 +1,8 @@
-// Collector "sysctl": entries, limit, buckets and every timeout of the
-// exporter's netns, from /proc/sys/net/netfilter. The files stay open and are
-// re-read with pread (one system call per file per scrape), the timeout files
-// found by one directory walk; a failed read closes them and the next scrape
-// opens and walks again. Thread safe: a mutex serialises its scrapes.
+// Collector "sysctl": entries, limit, buckets and every timeout of the exporter's netns, from
+// /proc/sys/net/netfilter. The files stay open and are re-read with pread: count, max and buckets
+// on every scrape, the timeouts (found by one directory walk) when their last reading is 10 s old
+// or more. A failed read closes the files; the next scrape opens and walks again.
+// Thread safe: a mutex serialises its scrapes.
 #pragma once
 
 #include <memory>

@@ -21,6 +21,11 @@ constexpr std::string_view kUsage =
     "  --window=DURATION      How long to watch the drop counters (default 5s).\n"
     "  --output=FORMAT        text (default) or json.\n"
     "  --top-ports=N          Destination ports to list (default 5).\n"
+    "  --collector.kmsg.source=SOURCE\n"
+    "                         The kernel log to read, as for the exporter: /dev/kmsg,\n"
+    "                         journald, journald:DIR or a syslog file. Default: the first\n"
+    "                         of /dev/kmsg, journald, /var/log/kern.log, /var/log/messages\n"
+    "                         and /var/log/syslog that can be read.\n"
     "  --path.procfs=PATH     Where procfs is mounted (default /proc).\n"
     "  --path.sysfs=PATH      Where sysfs is mounted (default /sys).\n"
     "  --help                 This text.\n";
@@ -31,6 +36,7 @@ struct Options {
   size_t top_ports = 5;
   std::string procfs = "/proc";
   std::string sysfs = "/sys";
+  std::string log_source;  // "": the first of kDefaultLogSources that can be read
   bool help = false;
 };
 
@@ -62,6 +68,8 @@ std::string Parse(const std::vector<std::string>& args, Options& options) {
       options.procfs = value;
     } else if (name == "--path.sysfs" && !value.empty()) {
       options.sysfs = value;
+    } else if (name == "--collector.kmsg.source" && !value.empty()) {
+      options.log_source = value;
     } else {
       return "unknown argument \"" + arg + "\" (see doctor --help)";
     }
@@ -84,7 +92,14 @@ int RunDoctor(const std::vector<std::string>& args, std::ostream& out, std::ostr
   // A binary with file capabilities (the container image) gets them only this way.
   RaisePermittedCapabilities();
   Env env{options.procfs, options.sysfs, {}, {}};
-  Facts facts = Gather(LiveInputs(env, options.window, options.top_ports));
+  std::string error;
+  GatherInputs inputs =
+      LiveInputs(env, options.window, options.top_ports, options.log_source, error);
+  if (!error.empty()) {
+    err << "nf_conntrack_exporter doctor: error: " << error << "\n";
+    return kUsageError;
+  }
+  Facts facts = Gather(std::move(inputs));
   Diagnosis diagnosis = Diagnose(facts);
   out << (options.json ? RenderJson(facts, diagnosis) : RenderText(facts, diagnosis));
   out.flush();

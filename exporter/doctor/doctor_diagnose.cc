@@ -208,15 +208,26 @@ constexpr std::string_view kSysctlFile = "/etc/sysctl.d/90-nf-conntrack.conf";
 
 void RecommendSize(const Facts& facts, const Judged& judged, Diagnosis& d) {
   const Sizing& s = d.sizing;
-  const uint64_t peak = facts.peak_entries.value_or(0);
+  uint64_t peak = facts.peak_entries.value_or(0);
   const uint64_t max = facts.max.value_or(0);
   const uint64_t buckets = facts.buckets.value_or(0);
+  bool pressure = judged.pressure, drop_history = judged.drop_history;
+  std::string where;  // whose peak, when it is another namespace's
+  // From the host: a namespace near or at the global limit needs the same remedy, since each
+  // netns is held to nf_conntrack_max on its own.
+  if (d.worst && max > 0 && d.worst->usage.entries > peak &&
+      static_cast<double>(d.worst->usage.entries) / static_cast<double>(max) >= kAtRiskUsage) {
+    peak = d.worst->usage.entries;
+    pressure = true;
+    drop_history = drop_history || (d.worst->verdict == Verdict::kDropping && peak >= max);
+    where = " in netns " + std::to_string(d.worst->usage.inode);
+  }
   bool chain = Counter(facts.since_boot, "chaintoolong") > 0 ||
                (buckets > 0 && static_cast<double>(peak) / buckets > kMaxEntriesPerBucket);
-  if (judged.pressure && max > 0) {
+  if (pressure && max > 0) {
     uint64_t proposed = RoundUp(std::max<uint64_t>(2 * peak, 1), kMaxRounding);
     // A table that was full hides the real demand: at least twice the limit it hit.
-    if (judged.drop_history) proposed = std::max(proposed, RoundUp(2 * max, kMaxRounding));
+    if (drop_history) proposed = std::max(proposed, RoundUp(2 * max, kMaxRounding));
     if (proposed > max) d.proposed_max = proposed;
   }
   if (d.proposed_max) {
@@ -230,10 +241,10 @@ void RecommendSize(const Facts& facts, const Judged& judged, Diagnosis& d) {
   Recommendation r;
   if (d.proposed_max) {
     r.title = "Raise nf_conntrack_max to " + Thousands(*d.proposed_max);
-    r.reason = "Twice the peak of " + Thousands(peak) + " entries" +
-               (judged.drop_history ? " (at least twice the limit the table hit, which hides "
-                                      "the real demand)"
-                                    : "") +
+    r.reason = "Twice the peak of " + Thousands(peak) + " entries" + where +
+               (drop_history ? " (at least twice the limit the table hit, which hides "
+                               "the real demand)"
+                             : "") +
                ", rounded up to a multiple of 65,536. Memory: " + Thousands(*d.proposed_max) +
                " x " + Bytes(static_cast<double>(s.entry_bytes)) + " = " +
                Bytes(static_cast<double>(*d.proposed_max * s.entry_bytes)) +

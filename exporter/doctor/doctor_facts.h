@@ -28,6 +28,13 @@ struct TableFullLine {
   bool operator==(const TableFullLine&) const = default;
 };
 
+// A kernel-log source the doctor could not read, and why.
+struct LogAttempt {
+  std::string source;  // "/dev/kmsg", "journald", "/var/log/kern.log"
+  std::string why;
+  bool operator==(const LogAttempt&) const = default;
+};
+
 struct PortEntries {
   std::string protocol;  // "tcp", "udp", "sctp", "dccp"
   uint16_t port = 0;
@@ -72,10 +79,13 @@ struct Facts {
   std::map<std::string, uint64_t> since_boot;  // by counter name: "drop", "early_drop", ...
   std::map<std::string, uint64_t> in_window;
 
-  // Kernel log: table-full lines in the ring buffer, by netns, latest first.
+  // Kernel log: table-full lines in the backlog of the first source that could be read (the
+  // ring buffer, the journal, the end of a syslog file), by netns, latest first.
   bool log_read = false;
+  std::string log_source;                 // the source read, "" when none
+  std::vector<LogAttempt> log_refused;    // sources tried before it (all of them when none)
   std::vector<TableFullLine> table_full;  // the netns with the latest lines, a few
-  uint64_t table_full_total = 0;          // all of them in the ring buffer
+  uint64_t table_full_total = 0;          // all of them in the backlog
 
   // Table dump.
   bool table_read = false;

@@ -9,8 +9,9 @@
 #include <thread>
 
 #include "collectors/all.h"
+#include "collectors/kmsg/kmsg_collector.h"
 #include "collectors/kmsg/kmsg_match.h"
-#include "collectors/netns/netns_walk.h"
+#include "collectors/kmsg/kmsg_tally.h"
 #include "collectors/table/table_counts.h"
 #include "collectors/text.h"
 
@@ -21,10 +22,6 @@ using Families = std::vector<prometheus::MetricFamily>;
 
 // How many namespaces' table-full lines the report shows; the total counts every one.
 constexpr size_t kLatestNamespaces = 5;
-// The kernel's ring buffer holds far fewer records; a bound against a device that never ends.
-constexpr int kMaxRecords = 4 * 1024 * 1024;
-// The longest record is 8 KiB (CONSOLE_EXT_LOG_MAX); a shorter buffer loses it with EINVAL.
-constexpr size_t kRecordBuffer = 16 * 1024;
 // Between two readings of the entry count inside the window, for the peak.
 constexpr std::chrono::milliseconds kPeakSample{500};
 
@@ -125,40 +122,59 @@ void ReadMachine(const Env& env, Facts& facts) {
   }
 }
 
-void ReadKernelLog(const KmsgOpener& open, double boot_seconds, Facts& facts) {
-  KmsgOpen log = open(false);
-  if (!log.file) {
-    bool denied = log.error == EACCES || log.error == EPERM;
-    facts.unseen.push_back({"the kernel log", denied ? "CAP_SYSLOG" : "a /dev/kmsg device",
-                            std::string("opening /dev/kmsg: ") + std::strerror(log.error)});
+// The capability a refusal names ("... needs CAP_SYSLOG (kernel.dmesg_restrict=1)" →
+// "CAP_SYSLOG"), else what any source would do.
+std::string LogNeed(const std::vector<LogAttempt>& refused) {
+  for (const auto& attempt : refused) {
+    auto pos = attempt.why.find("needs ");
+    if (pos == std::string::npos) continue;
+    std::string need = attempt.why.substr(pos + 6);
+    return need.substr(0, need.find(" ("));
+  }
+  return "a readable /dev/kmsg, journal or syslog file";
+}
+
+// The backlog of the first source that opens: every table-full line reaches the tally's
+// observer (backlog lines are never counted as new, so Open alone reads them all).
+void ReadKernelLog(std::vector<NamedLogSource>& logs, Facts& facts) {
+  std::optional<KernelVersion> kernel;
+  if (facts.kernel_major > 0) kernel = KernelVersion{facts.kernel_major, facts.kernel_minor};
+  for (auto& log : logs) {
+    std::map<std::optional<uint64_t>, TableFullLine> by_netns;
+    uint64_t total = 0;
+    KmsgTally tally(KernelNamesNonInitNetns(kernel));
+    tally.SetObserver([&](const LogMatch& match, std::optional<double> wall, bool) {
+      if (match.event != LogEvent::kTableFull) return;
+      ++total;
+      auto [it, added] =
+          by_netns.try_emplace(match.netns, TableFullLine{wall, wall, match.netns, 0});
+      TableFullLine& line = it->second;
+      ++line.lines;
+      // Sources differ in order (the journal is read newest first): keep both ends.
+      if (wall && (!line.wall_seconds || *wall > *line.wall_seconds)) line.wall_seconds = wall;
+      if (wall && (!line.first_seconds || *wall < *line.first_seconds)) line.first_seconds = wall;
+    });
+    Status status = log.source->Open(tally);
+    log.source->Close();
+    if (!status.ok()) {
+      facts.log_refused.push_back({log.name, status.reason()});
+      continue;
+    }
+    facts.log_read = true;
+    facts.log_source = log.name;
+    facts.table_full_total = total;
+    for (auto& [netns, line] : by_netns) facts.table_full.push_back(line);
+    std::sort(facts.table_full.begin(), facts.table_full.end(),
+              [](const auto& a, const auto& b) { return a.wall_seconds > b.wall_seconds; });
+    if (facts.table_full.size() > kLatestNamespaces) facts.table_full.resize(kLatestNamespaces);
     return;
   }
-  facts.log_read = true;
-  std::vector<char> buffer(kRecordBuffer);
-  std::map<std::optional<uint64_t>, TableFullLine> by_netns;
-  for (int i = 0; i < kMaxRecords; ++i) {
-    KmsgRead read = log.file->Read(buffer.data(), buffer.size());
-    if (read.bytes < 0) {
-      // EPIPE: the ring overran us and we continue from its oldest record; EINVAL: one record
-      // lost. Anything else (EAGAIN) is the end of the backlog.
-      if (read.error == EPIPE || read.error == EINVAL) continue;
-      break;
-    }
-    if (read.bytes == 0) break;
-    auto classified =
-        ClassifyKmsgRecord(std::string_view(buffer.data(), static_cast<size_t>(read.bytes)));
-    if (classified.match.event != LogEvent::kTableFull) continue;
-    ++facts.table_full_total;
-    double when = boot_seconds + static_cast<double>(classified.parse.record.ts_usec) / 1e6;
-    auto [it, added] = by_netns.try_emplace(classified.match.netns,
-                                            TableFullLine{when, when, classified.match.netns, 0});
-    ++it->second.lines;
-    it->second.wall_seconds = when;  // records come oldest first
+  if (logs.empty()) return;
+  std::string why;
+  for (const auto& attempt : facts.log_refused) {
+    why += (why.empty() ? "" : "; ") + attempt.source + ": " + attempt.why;
   }
-  for (auto& [netns, line] : by_netns) facts.table_full.push_back(line);
-  std::sort(facts.table_full.begin(), facts.table_full.end(),
-            [](const auto& a, const auto& b) { return a.wall_seconds > b.wall_seconds; });
-  if (facts.table_full.size() > kLatestNamespaces) facts.table_full.resize(kLatestNamespaces);
+  facts.unseen.push_back({"the kernel log", LogNeed(facts.log_refused), why});
 }
 
 void ReadTable(TableSource& source, size_t top_ports, Facts& facts) {
@@ -190,8 +206,9 @@ void ReadTable(TableSource& source, size_t top_ports, Facts& facts) {
 
 // Every namespace the netns walker could read, with its drop counter summed over CPUs; the ones
 // it could not read are named as unseen.
-std::optional<std::vector<NamespaceUsage>> WalkNamespaces(const Env& env, Facts& facts) {
-  NetnsWalk walk = WalkNetns(env);
+std::optional<std::vector<NamespaceUsage>> WalkNamespaces(const Env& env, NetnsEnterer* enterer,
+                                                          Facts& facts) {
+  NetnsWalk walk = enterer ? WalkNetns(env, *enterer) : WalkNetns(env);
   if (!walk.status.ok()) return std::nullopt;
   std::vector<NamespaceUsage> namespaces;
   for (const auto& ns : walk.namespaces) {
@@ -221,9 +238,9 @@ std::optional<std::vector<NamespaceUsage>> WalkNamespaces(const Env& env, Facts&
     break;
   }
   if (walk.unreadable_processes > 0) {
-    facts.unseen.push_back(
-        {"the namespaces of " + std::to_string(walk.unreadable_processes) + " processes",
-         "CAP_SYS_PTRACE", "their /proc/<pid>/ns/net links were unreadable"});
+    facts.unseen.push_back({"the namespaces of " + std::to_string(walk.unreadable_processes) +
+                                (walk.unreadable_processes == 1 ? " process" : " processes"),
+                            "CAP_SYS_PTRACE", "their /proc/<pid>/ns/net links were unreadable"});
   }
   return namespaces;
 }
@@ -261,12 +278,22 @@ std::optional<uint64_t> MemTotalBytes(std::string_view meminfo) {
   return kib * 1024;
 }
 
-GatherInputs LiveInputs(Env env, std::chrono::milliseconds window, size_t top_ports) {
+GatherInputs LiveInputs(Env env, std::chrono::milliseconds window, size_t top_ports,
+                        const std::string& log_source, std::string& error) {
   GatherInputs inputs;
   inputs.env = env;
   inputs.window = window;
   inputs.top_ports = top_ports;
-  inputs.kmsg = RealKmsgOpener("/dev/kmsg");
+  std::vector<std::string> sources(std::begin(kDefaultLogSources), std::end(kDefaultLogSources));
+  if (!log_source.empty()) sources = {log_source};
+  for (const auto& name : sources) {
+    MadeLogSource made = MakeLogSource(env, name);
+    if (!made.source) {
+      error = made.error;
+      return inputs;
+    }
+    inputs.logs.push_back({name, std::move(made.source)});
+  }
   inputs.table = MakeNetlinkTableSource();
   inputs.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   inputs.walk_namespaces = true;
@@ -331,14 +358,12 @@ Facts Gather(GatherInputs inputs) {
   ReadSizing(sizing.families, facts);
   if (facts.entries) facts.peak_entries = std::max(*facts.peak_entries, *facts.entries);
 
-  if (inputs.kmsg) {
-    double boot = Seconds(env.clock.wall().time_since_epoch()) -
-                  Seconds(env.clock.steady().time_since_epoch());
-    ReadKernelLog(inputs.kmsg, boot, facts);
-  }
+  ReadKernelLog(inputs.logs, facts);
   if (inputs.table) ReadTable(*inputs.table, inputs.top_ports, facts);
   if (inputs.walk_namespaces && !inputs.namespaces) {
-    inputs.namespaces = [&env, &facts] { return WalkNamespaces(env, facts); };
+    inputs.namespaces = [&env, &inputs, &facts] {
+      return WalkNamespaces(env, inputs.netns_enterer.get(), facts);
+    };
   }
   if (inputs.namespaces && facts.initial_netns) {
     if (auto namespaces = inputs.namespaces()) {

@@ -1,5 +1,6 @@
 // The gather step of `nf_conntrack_exporter doctor`: runs the sysctl and stat collectors around
-// a sampling window, reads the kernel log's backlog with the kmsg reader and dumps the table
+// a sampling window, reads the kernel log's backlog with the kmsg collector's sources (the
+// first of /dev/kmsg, journald or a syslog file that can be read) and dumps the table
 // once with the table collector's dumper, into Facts. No HTTP server, nothing written anywhere.
 // Called once by the doctor command on its own thread; the seams let tests use fixture roots.
 #pragma once
@@ -13,7 +14,8 @@
 #include <vector>
 
 #include "collectors/env.h"
-#include "collectors/kmsg/kmsg_device.h"
+#include "collectors/kmsg/kmsg_source.h"
+#include "collectors/netns/netns_walk.h"
 #include "collectors/table/table_dumper.h"
 #include "exporter/doctor/doctor_facts.h"
 
@@ -24,11 +26,22 @@ struct NetnsIdentity {
   bool initial = true;            // nf_conntrack_buckets is writable only in the initial netns
 };
 
+// A kernel-log source to try, by the name the report gives it.
+struct NamedLogSource {
+  std::string name;  // "/dev/kmsg", "journald", "/var/log/kern.log"
+  std::unique_ptr<LogSource> source;
+};
+
+// Tried in this order when --collector.kmsg.source is not given: the device (needs CAP_SYSLOG
+// under kernel.dmesg_restrict=1), then what a user in group adm or systemd-journal may read.
+inline constexpr std::string_view kDefaultLogSources[] = {
+    "/dev/kmsg", "journald", "/var/log/kern.log", "/var/log/messages", "/var/log/syslog"};
+
 struct GatherInputs {
   Env env;
   std::chrono::milliseconds window{5000};
   size_t top_ports = 5;
-  KmsgOpener kmsg;                     // opens the kernel log; empty: not read
+  std::vector<NamedLogSource> logs;    // the first that opens is read; empty: not read
   std::unique_ptr<TableSource> table;  // dumps the table; null: not dumped
   // Sleeps; tests replace it to change the fixture between the two readings.
   std::function<void(std::chrono::milliseconds)> sleep;
@@ -37,10 +50,15 @@ struct GatherInputs {
   // the initial netns.
   std::function<std::optional<std::vector<NamespaceUsage>>()> namespaces;
   bool walk_namespaces = false;  // without `namespaces`: walk them with the netns walker
+  // How that walk reads namespaces no process holds; null: setns() (MakeSetnsEnterer).
+  std::unique_ptr<NetnsEnterer> netns_enterer;
 };
 
-// The inputs that read this machine: /dev/kmsg, netlink, the real clock and netns.
-GatherInputs LiveInputs(Env env, std::chrono::milliseconds window, size_t top_ports);
+// The inputs that read this machine: the kernel log, netlink, the real clock and netns.
+// `log_source`: a --collector.kmsg.source value, or "" for kDefaultLogSources. `error` is set
+// when the value is invalid.
+GatherInputs LiveInputs(Env env, std::chrono::milliseconds window, size_t top_ports,
+                        const std::string& log_source, std::string& error);
 
 Facts Gather(GatherInputs inputs);
 

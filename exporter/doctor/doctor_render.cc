@@ -163,13 +163,27 @@ void TextCounters(const Facts& facts, std::string& out) {
 }
 
 void TextLog(const Facts& facts, std::string& out) {
-  if (!facts.log_read) return;
-  if (facts.table_full_total == 0) {
-    out += "\nKernel log: no \"table full\" line in the ring buffer.\n";
+  if (!facts.log_read) {
+    if (facts.log_refused.empty()) return;
+    out += "\nKernel log: not read\n";
+    for (const auto& attempt : facts.log_refused) {
+      Wrap(out, "  ", "    ", attempt.source + ": " + attempt.why);
+    }
     return;
   }
-  out += "\nKernel log: " + Thousands(facts.table_full_total) +
-         " \"table full\" lines in the ring buffer; latest by netns:\n";
+  std::string refused;
+  for (const auto& attempt : facts.log_refused) {
+    refused += (refused.empty() ? "" : ", ") + attempt.source;
+  }
+  out += "\n";
+  Wrap(out, "", "  ",
+       "Kernel log (" + facts.log_source + (refused.empty() ? "" : "; not readable: " + refused) +
+           "): " +
+           (facts.table_full_total == 0
+                ? std::string("no \"table full\" line.")
+                : Thousands(facts.table_full_total) + " \"table full\" " +
+                      (facts.table_full_total == 1 ? "line" : "lines") + "; latest by netns:"));
+  if (facts.table_full_total == 0) return;
   for (const auto& line : facts.table_full) {
     std::string when = line.wall_seconds ? Utc(*line.wall_seconds) + " (" +
                                                Ago(facts.now_seconds - *line.wall_seconds) + ")"
@@ -220,8 +234,13 @@ void TextNamespaces(const Facts& facts, std::string& out) {
       line += "  " + PadLeft(Percent(static_cast<double>(ns.entries) / *facts.max), 7);
     }
     if (ns.drops) line += "  drops " + Thousands(*ns.drops);
-    if (!ns.name.empty()) line += "  " + ns.name;
-    out += line.substr(0, kTextColumns) + "\n";
+    // A cut pod UID or netns name identifies nothing: too long, it gets a line of its own.
+    if (!ns.name.empty() && line.size() + 2 + ns.name.size() <= kTextColumns) {
+      line += "  " + ns.name;
+    } else if (!ns.name.empty()) {
+      line += "\n    " + ns.name;
+    }
+    out += line + "\n";
   }
 }
 
@@ -371,6 +390,13 @@ void JsonFacts(Json& j, const Facts& facts, const Diagnosis& d) {
   j.Close('}');
   j.Key("kernel_log").Open('{');
   j.Key("read").Bool(facts.log_read);
+  j.Key("source");
+  facts.log_read ? j.String(facts.log_source) : j.Null();
+  j.Key("not_readable").Open('[');
+  for (const auto& attempt : facts.log_refused) {
+    j.Open('{').Key("source").String(attempt.source).Key("why").String(attempt.why).Close('}');
+  }
+  j.Close(']');
   j.Key("table_full_lines").Number(facts.table_full_total);
   j.Key("latest").Open('[');
   for (const auto& line : facts.table_full) {

@@ -16,7 +16,7 @@ set -euo pipefail
 entries=${ENTRIES:-50000}
 reps=${REPS:-2}
 here=$(cd "$(dirname "$0")" && pwd)
-ruleset="$here/../kernel/test_netns.nft"
+ruleset="$here/../support/test_netns.nft"
 ns=""
 listener=""
 

@@ -27,6 +27,8 @@ for tool in wrk prometheus-node-exporter nft python3 curl; do
   command -v "$tool" > /dev/null || { echo "missing $tool (scripts/install-deps.sh bench)" >&2; exit 2; }
 done
 [ "$(id -u)" -eq 0 ] || { echo "needs root (a network namespace)" >&2; exit 2; }
+# The interpreter itself, not a version manager's shim (which took seconds to start under load).
+python=$(python3 -c 'import sys; print(sys.executable)')
 
 cleanup() {
   for pid in "${pids[@]}"; do
@@ -104,20 +106,30 @@ bench_one() {  # bench_one NAME PID PORT
   result[$name,load,rss_mb]=$(calc "$(status_field "$pid" VmRSS) / 1024" %.1f)
   result[$name,load,threads]=$(status_field "$pid" Threads)
 
-  "${enter[@]}" python3 "$src/tests/bench/hostile_clients.py" --port="$port" --count="$hostile" \
-    > "/tmp/$ns-hostile.log" 2>&1 &
+  local log="/tmp/$ns-hostile.log"
+  "${enter[@]}" "$python" "$src/tests/bench/hostile_clients.py" --port="$port" \
+    --count="$hostile" > "$log" 2>&1 &
   local hostile_pid=$!
   pids+=("$hostile_pid")
-  sleep 3
+  # Measure only once every connection is open: a fixed sleep measured before the client had
+  # even started on a loaded machine.
+  local waited=0
+  until grep -q 'connections open' "$log"; do
+    sleep 0.2
+    waited=$((waited + 1))
+    [ "$waited" -lt 600 ] || { echo "hostile client never got ready: $(cat "$log")" >&2; exit 1; }
+  done
+  sleep 1  # the server has accepted what the kernel queued
   result[$name,hostile,fds]=$(fds "$pid")
+  result[$name,hostile,conns]=$(in_ns ss -Htn state established "( sport = :$port )" | wc -l)
   fresh_scrapes "$name" "$port" hostile
   load "$name" "$pid" "$port" hostile -t2 -c10
   result[$name,hostile,rss_mb]=$(calc "$(status_field "$pid" VmRSS) / 1024" %.1f)
   result[$name,hostile,threads]=$(status_field "$pid" Threads)
   kill "$hostile_pid"
   wait "$hostile_pid" 2> /dev/null || true
-  echo "  $name: $(tr '\n' ' ' < "/tmp/$ns-hostile.log")" >&2
-  rm -f "/tmp/$ns-hostile.log"
+  echo "  $name: $(tr '\n' ' ' < "$log")" >&2
+  rm -f "$log"
   sleep 2
   result[$name,after,fds]=$(fds "$pid")
   result[$name,after,threads]=$(status_field "$pid" Threads)
@@ -151,6 +163,7 @@ print_table() {
   row "threads: idle / after load" base,threads
   row "threads after load" load,threads
   row "descriptors: idle" base,fds
+  row "$hostile hostile open: connections on the port" hostile,conns
   row "$hostile hostile open: descriptors" hostile,fds
   row "$hostile hostile open: fresh scrape median (ms)" hostile,fresh_med_ms
   row "$hostile hostile open: fresh scrape max (ms)" hostile,fresh_max_ms

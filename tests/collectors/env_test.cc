@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <fstream>
 
+#include "collectors/kept_file.h"
+
 namespace nfct {
 namespace {
 
@@ -21,6 +23,40 @@ TEST(ReadFile, RefusesAFileOverTheLimitInsteadOfReadingItAll) {
 
 TEST(ReadFile, ReportsTheErrnoOfAMissingFile) {
   EXPECT_EQ(ReadFile("/nonexistent/nfct").error, ENOENT);
+}
+
+TEST(KeptFile, EveryReadSeesTheCurrentContents) {
+  std::string path = ::testing::TempDir() + "nfct_kept_file";
+  std::remove(path.c_str());
+  KeptFile file(path);
+  std::string text = "left over";
+  EXPECT_EQ(file.Read(text), ENOENT);
+  EXPECT_TRUE(text.empty());
+  std::ofstream(path) << "262144\n";
+  ASSERT_EQ(file.Read(text), 0);  // opened now that it exists
+  EXPECT_EQ(text, "262144\n");
+  // Rewritten in place (same inode, as a sysctl): longer than the first buffer, then shorter.
+  std::string big(5000, 'x');
+  std::ofstream(path, std::ios::trunc) << big;
+  ASSERT_EQ(file.Read(text), 0);
+  EXPECT_EQ(text, big);
+  std::ofstream(path, std::ios::trunc) << "7\n";
+  ASSERT_EQ(file.Read(text), 0);
+  EXPECT_EQ(text, "7\n");
+  std::ofstream(path, std::ios::trunc) << big;
+  EXPECT_EQ(file.Read(text, 4096), EFBIG);
+  EXPECT_TRUE(text.empty());
+  std::remove(path.c_str());
+}
+
+TEST(KeptFile, ReadsAProcfsFileWholeAgainAndAgain) {
+  // A seq_file longer than the first buffer: the short-read rule must not cut it.
+  KeptFile file("/proc/self/limits");
+  std::string text;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(file.Read(text), 0);
+    EXPECT_EQ(text, ReadFile("/proc/self/limits").data);
+  }
 }
 
 TEST(StatusFromErrno, MapsEachErrnoToOneKindOfStatus) {

@@ -104,6 +104,30 @@ TEST_F(JournaldSourceTest, BacklogThenAppendedEntries) {
   source->Close();
 }
 
+TEST_F(JournaldSourceTest, AnObserverSeesEveryBacklogLineNotOnlyTheNewest) {
+  // Both files before Open: the newest table-full and expectation lines are in the second,
+  // where a scan for last-seen times stops; the doctor's observer needs the older one too.
+  Write("journal-backlog.export");
+  Write("journal-live.export");
+  auto source = MakeJournaldSource(dir_, [] { return kBoot; });
+  KmsgTally tally(true);
+  std::vector<std::pair<std::optional<uint64_t>, double>> table_full;
+  tally.SetObserver([&](const LogMatch& match, std::optional<double> wall, bool live) {
+    EXPECT_FALSE(live);
+    if (match.event == LogEvent::kTableFull) table_full.push_back({match.netns, wall.value_or(0)});
+  });
+  ASSERT_TRUE(source->Open(tally).ok());
+  std::vector<std::pair<std::optional<uint64_t>, double>> want = {{4026532177, kBoot + 1.5},
+                                                                  {std::nullopt, 1749372493.0}};
+  EXPECT_EQ(table_full, want);  // newest first: the journal is scanned backwards
+  EXPECT_EQ(tally.snapshot().messages.at({"table_full", "init"}), 0u) << "backlog never counts";
+
+  KmsgTally plain(true);
+  auto again = MakeJournaldSource(dir_, [] { return kBoot; });
+  ASSERT_TRUE(again->Open(plain).ok());
+  EXPECT_DOUBLE_EQ(plain.snapshot().last_seen.at("table_full"), kBoot + 1.5);
+}
+
 TEST_F(JournaldSourceTest, EmptyDirectoryThenFirstFileInAMachineIdDirectory) {
   auto source = MakeJournaldSource(dir_, [] { return kBoot; });
   KmsgTally tally(true);

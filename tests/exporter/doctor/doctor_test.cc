@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "collectors/kmsg/kmsg_device.h"
+#include "collectors/kmsg/kmsg_syslog.h"
 #include "collectors/table/table_counts.h"
 #include "exporter/doctor/doctor_command.h"
 #include "exporter/doctor/doctor_diagnose.h"
@@ -30,6 +32,9 @@ fs::path Source(std::string_view relative) { return fs::path(NFCT_SOURCE_DIR) / 
 //   base        the tests/fixtures/roots/<name> the procfs starts from
 //   proc/       files laid over it; after/proc/ files laid over it when the window starts
 //   kmsg.txt    /dev/kmsg records (absent: opening /dev/kmsg fails with EPERM)
+//   kern.log    a syslog file tried after /dev/kmsg, as /var/log/kern.log (absent: not tried)
+//   walk        present: walk proc/<pid>/ns/net as from the host; enter/<name> answers for
+//               the bind mount /run/netns/<name> of proc/self/mountinfo
 //   table.txt   "family protocol state dport count" per line (absent: the dump gets EPERM)
 //   netns       "<inode> initial|other"
 class Scenario {
@@ -67,15 +72,30 @@ class Scenario {
     identity.inode = inode;
     identity.initial = kind == "initial";
     inputs.identity = [identity] { return identity; };
+    // /dev/kmsg replays kmsg.txt, or refuses as under dmesg_restrict; then kern.log, if any,
+    // stands in for /var/log/kern.log.
+    auto boot = [] { return 1700000000.0 - 10000; };
+    KmsgOpener device = [](bool) { return KmsgOpen{nullptr, EPERM}; };
     if (fs::exists(dir_ / "kmsg.txt")) {
-      auto records = SplitKmsgRecords(ReadText(dir_ / "kmsg.txt"));
-      inputs.kmsg = [records](bool) {
+      device = [records = SplitKmsgRecords(ReadText(dir_ / "kmsg.txt"))](bool) {
         auto script = std::make_shared<KmsgScript>();
         script->AddRecords(records);
         return KmsgOpen{std::make_unique<FakeKmsgFile>(script), 0};
       };
-    } else {
-      inputs.kmsg = [](bool) { return KmsgOpen{nullptr, EPERM}; };
+    }
+    inputs.logs.push_back(
+        {"/dev/kmsg", std::make_unique<KmsgDeviceSource>("/dev/kmsg", device, boot)});
+    if (fs::exists(dir_ / "kern.log")) {
+      inputs.logs.push_back(
+          {"/var/log/kern.log",
+           std::make_unique<SyslogFileSource>(
+               dir_ / "kern.log", [] { return 1700000000.0; }, SyslogFileSource::Options{})});
+    }
+    // walk: the processes under proc/ are walked as the netns collector walks them, and the
+    // bind mounts of proc/self/mountinfo are "entered" by reading enter/<name>.
+    if (fs::exists(dir_ / "walk")) {
+      inputs.walk_namespaces = true;
+      inputs.netns_enterer = std::make_unique<FixtureEnterer>(dir_ / "enter");
     }
     inputs.table = std::make_unique<FixtureTable>(dir_ / "table.txt");
     return inputs;
@@ -114,13 +134,32 @@ class Scenario {
     fs::path path_;
   };
 
+  // Stands in for setns(): /run/netns/NAME reads enter/NAME of the scenario.
+  class FixtureEnterer : public NetnsEnterer {
+   public:
+    explicit FixtureEnterer(fs::path dir) : dir_(std::move(dir)) {}
+    std::vector<FileRead> ReadStat(const std::vector<std::string>& paths) override {
+      std::vector<FileRead> reads;
+      for (const auto& path : paths) {
+        fs::path file = dir_ / fs::path(path).filename();
+        reads.push_back(fs::exists(file) ? FileRead{ReadText(file), 0} : FileRead{"", ENOENT});
+      }
+      return reads;
+    }
+
+   private:
+    fs::path dir_;
+  };
+
   static std::string Trim(std::string text) {
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
     return text;
   }
   static void Overlay(const fs::path& from, const fs::path& to) {
     if (!fs::exists(from)) return;
-    fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    fs::copy(from, to,
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing |
+                 fs::copy_options::copy_symlinks);
   }
 
   fs::path dir_;
@@ -163,8 +202,70 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, DoctorGolden,
                                            Expected{"unprivileged", Verdict::kOk},
                                            Expected{"at_risk", Verdict::kAtRisk},
                                            Expected{"dropping", Verdict::kDropping},
-                                           Expected{"no_module", Verdict::kOk}),
+                                           Expected{"no_module", Verdict::kOk},
+                                           Expected{"host_namespaces", Verdict::kDropping}),
                          [](const auto& info) { return std::string(info.param.scenario); });
+
+// From the host, a healthy host netns and a pod's netns at the limit and dropping: the exit
+// code is the pod's, the report names it, lists the fullest namespaces with their names, and
+// reads the kernel log from the syslog file because /dev/kmsg refused.
+TEST(DoctorHost, TheWorstNamespaceIsNamedAndTheFullestListed) {
+  Scenario scenario("host_namespaces");
+  Facts facts = Gather(scenario.Inputs());
+  Diagnosis d = Diagnose(facts);
+  EXPECT_EQ(d.here, Verdict::kOk);
+  EXPECT_EQ(d.verdict, Verdict::kDropping);
+  ASSERT_TRUE(d.worst);
+  EXPECT_EQ(d.worst->usage.inode, 4026532301u);
+  EXPECT_EQ(d.worst->usage.name, "pod 7a1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+  ASSERT_TRUE(facts.namespaces_read);
+  // Host, 4 processes' namespaces, "blue" held by pid 400, and qrouter-7 entered.
+  ASSERT_EQ(facts.namespaces.size(), 7u);
+  EXPECT_EQ(facts.namespaces[0].inode, 4026532301u);
+  EXPECT_EQ(facts.namespaces[0].drops, 5200u);
+  EXPECT_EQ(facts.namespaces[1].inode, 4026532302u);
+  bool blue = false, qrouter = false;
+  for (const auto& ns : facts.namespaces) {
+    blue = blue || (ns.inode == 4026532305 && ns.name == "/run/netns/blue");
+    qrouter = qrouter || (ns.inode == 4026532307 && ns.name == "/run/netns/qrouter-7");
+  }
+  EXPECT_TRUE(blue);
+  EXPECT_TRUE(qrouter);
+  EXPECT_EQ(d.proposed_max, 524288u) << "sized from the full pod, not the host";
+  EXPECT_EQ(facts.log_source, "/var/log/kern.log");
+  ASSERT_EQ(facts.log_refused.size(), 1u);
+  EXPECT_EQ(facts.log_refused[0].source, "/dev/kmsg");
+  // The spoofed sshd line naming the host is not the kernel's: 3 lines, none for the host.
+  EXPECT_EQ(facts.table_full_total, 3u);
+  std::string text = RenderText(facts, d);
+  EXPECT_NE(text.find("Worst other namespace: pod 7a1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d (netns"),
+            std::string::npos)
+      << text;
+}
+
+// Inside a pod that is fine, another namespace's fresh "table full" lines and a walk that
+// would show a full namespace change nothing: doctor judges only its own netns there.
+TEST(DoctorPod, OtherNamespacesNeverTurnAHealthyPodsVerdict) {
+  Scenario scenario("healthy");
+  GatherInputs inputs = scenario.Inputs();
+  bool walked = false;
+  inputs.namespaces = [&walked] {
+    walked = true;
+    return std::optional<std::vector<NamespaceUsage>>({{4026532999, "pod full", 262144, 5000}});
+  };
+  Facts facts = Gather(std::move(inputs));
+  EXPECT_FALSE(walked) << "namespaces are walked only from the initial netns";
+  ASSERT_FALSE(facts.table_full.empty());
+  bool foreign_fresh = false;
+  for (const auto& line : facts.table_full) {
+    foreign_fresh = foreign_fresh || (line.netns && *line.netns != *facts.netns_inode &&
+                                      facts.now_seconds - *line.wall_seconds <= 5);
+  }
+  EXPECT_TRUE(foreign_fresh) << "the scenario must hold a fresh line of another netns";
+  Diagnosis d = Diagnose(facts);
+  EXPECT_EQ(d.verdict, Verdict::kOk);
+  EXPECT_FALSE(d.worst);
+}
 
 }  // namespace
 }  // namespace nfct::doctor
@@ -285,6 +386,9 @@ TEST(DoctorCommand, BadFlagsExitThreeAndHelpExitsZero) {
   EXPECT_NE(err.str().find("--window"), std::string::npos);
   EXPECT_EQ(RunDoctor({"--output=yaml"}, out, err), kUsageError);
   EXPECT_EQ(RunDoctor({"--bogus"}, out, err), kUsageError);
+  // The kernel-log source is checked as the exporter checks --collector.kmsg.source.
+  EXPECT_EQ(RunDoctor({"--collector.kmsg.source=jounald"}, out, err), kUsageError);
+  EXPECT_NE(err.str().find("--collector.kmsg.source must be"), std::string::npos) << err.str();
   EXPECT_EQ(RunDoctor({"--help"}, out, err), 0);
   EXPECT_NE(out.str().find("--window"), std::string::npos);
 }
