@@ -127,9 +127,9 @@ void TableCollector::RunOnce() {
   }
   auto begin = env_.clock.steady();
   DumpOutcome outcome = source_->Dump(counts_, stop_);
-  if (outcome.cancelled) return;
-  if (!outcome.status.ok()) {
-    Publish(std::move(outcome.status), std::nullopt, false);
+  if (outcome.cancelled || !outcome.status.ok()) {
+    counts_.Release();
+    if (!outcome.cancelled) Publish(std::move(outcome.status), std::nullopt, false);
     return;
   }
   Snapshot snapshot;
@@ -140,6 +140,7 @@ void TableCollector::RunOnce() {
   for (size_t slot = 0; slot < kPortProtocols; ++slot) {
     snapshot.ports[slot] = counts_.Top(slot, options_.top_ports);
   }
+  counts_.Release();
   snapshot.dump_entries = outcome.entries;
   snapshot.duration_seconds = std::chrono::duration<double>(env_.clock.steady() - begin).count();
   snapshot.timestamp_seconds = Seconds(env_.clock.wall());

@@ -74,8 +74,10 @@ TableProtocol PortSlotProtocol(size_t slot) { return kPortProtocolOf[slot]; }
 
 void TableCounts::Reset() {
   entries_.fill(0);
-  std::fill(ports_.begin(), ports_.end(), 0u);
+  ports_.assign(kPortProtocols * kPorts, 0u);
 }
+
+void TableCounts::Release() { std::vector<uint32_t>().swap(ports_); }
 
 uint64_t TableCounts::Total() const {
   return std::accumulate(entries_.begin(), entries_.end(), uint64_t{0});
@@ -87,6 +89,7 @@ TopPorts TableCounts::Top(size_t slot, size_t k) const {
     return a.count != b.count ? a.count > b.count : a.port < b.port;
   };
   TopPorts result;
+  if (ports_.empty()) return result;  // released: nothing counted since
   result.top.reserve(k);
   uint64_t total = 0;
   const uint32_t* counts = &ports_[slot * kPorts];

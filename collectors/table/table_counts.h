@@ -52,7 +52,11 @@ class TableCounts {
   TableCounts(const TableCounts&) = delete;
   TableCounts& operator=(const TableCounts&) = delete;
 
+  // Zeroes every count; allocates the port counts again after Release().
   void Reset();
+  // Frees the port counts (1 MiB) between dumps, so an idle exporter does not hold them; the
+  // next Reset() brings them back.
+  void Release();
   // The hot path of the decoder: one call per entry.
   void Add(TableFamily family, TableProtocol protocol, uint8_t state, uint16_t dport) {
     ++entries_[Index(family, protocol, state)];

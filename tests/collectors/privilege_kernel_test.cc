@@ -101,17 +101,20 @@ TEST(PrivilegeKernel, NobodyWithTheCapabilitiesCollectsEverythingAndHoldsNoneEff
     // effective capability, and the permitted set is exactly the two the collectors raise.
     const std::filesystem::path proc = "/proc/" + std::to_string(exporter.pid());
     const unsigned long long kPermitted = 1ull << CAP_NET_ADMIN | 1ull << CAP_SYSLOG;
-    int transient = 0;
+    int sightings = 0;
     for (int round = 0; round < 20; ++round) {
       exporter.Scrape();
       int threads = 0;
       for (const auto& task : std::filesystem::directory_iterator(proc / "task")) {
         ++threads;
-        // A worker may be inside its raise window (socket open and send of a table dump, well
-        // under a millisecond) at the moment of the read: then it must be back to 0 at once.
+        // A worker may be inside its raise window at the moment of the read: the socket open,
+        // or the send of a table dump, in which the kernel already fills the dump's first batch
+        // and so walks the empty buckets of the whole hash (the send of `conntrack -L` took
+        // 42-82 ms on a busy 2-core test machine). So count sightings, not re-reads, and each
+        // must be back to 0 soon after.
         unsigned long long effective = StatusCaps(task.path() / "status", "CapEff");
-        for (int retry = 0; retry < 5 && effective != 0; ++retry) {
-          ++transient;
+        if (effective != 0) ++sightings;
+        for (int retry = 0; retry < 20 && effective != 0; ++retry) {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
           effective = StatusCaps(task.path() / "status", "CapEff");
         }
@@ -122,7 +125,7 @@ TEST(PrivilegeKernel, NobodyWithTheCapabilitiesCollectsEverythingAndHoldsNoneEff
       EXPECT_GE(threads, 3);  // main, the kmsg reader, the table worker, HTTP threads
       std::this_thread::sleep_for(std::chrono::milliseconds(150));
     }
-    EXPECT_LE(transient, 3) << "threads seen holding a capability, re-reads included";
+    EXPECT_LE(sightings, 3) << "threads seen holding a capability in 20 rounds";
     EXPECT_NE(exporter.Stderr().find("capabilities=net_admin,syslog"), std::string::npos)
         << exporter.Stderr();
   }
