@@ -63,10 +63,8 @@ class Collector {
  public:
   virtual ~Collector() = default;
 
-  // Every family this collector can emit, and the kernel sources it reads (for docs and the
-  // landing page). Both are constant for the collector's lifetime.
+  // Every family this collector can emit; constant for the collector's lifetime.
   virtual const std::vector<FamilyDesc>& Families() const = 0;
-  virtual std::vector<std::string> Sources() const = 0;
   // The capabilities this collector may raise around a kernel call, ever. The exporter drops
   // every other one from its permitted set at start (exporter/capabilities.h).
   virtual std::vector<Capability> Capabilities() const { return {}; }

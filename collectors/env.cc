@@ -68,18 +68,24 @@ Status StatusFromErrno(int error, const std::filesystem::path& path,
 Status ConntrackLoaded(const Env& env) {
   const auto max_path = env.Proc("sys/net/netfilter/nf_conntrack_max");
   if (std::filesystem::exists(max_path)) return Status::Ok();
-  return Status::Unavailable("nf_conntrack is not loaded (" + max_path.string() +
+  return Status::Unavailable(std::string(kConntrackNotLoaded) + " (" + max_path.string() +
                              " does not exist)");
 }
 
-SysctlRead ReadSysctlNumber(const std::filesystem::path& path) {
-  FileRead file = ReadFile(path, 4096);
-  if (!file.ok()) {
-    return {std::nullopt, StatusFromErrno(file.error, path, "nf_conntrack is not loaded", "root")};
+SysctlRead ReadSysctlNumber(KeptFile& file, std::string& scratch) {
+  // A sysctl number is at most 21 bytes: anything longer is not one.
+  if (int error = file.Read(scratch, 64); error != 0) {
+    return {std::nullopt, StatusFromErrno(error, file.path(), kConntrackNotLoaded, "root")};
   }
-  auto value = ParseSysctlNumber(file.data);
-  if (!value) return {std::nullopt, Status::Error("malformed number in " + path.string())};
+  auto value = ParseSysctlNumber(scratch);
+  if (!value) return {std::nullopt, Status::Error("malformed number in " + file.path().string())};
   return {value, Status::Ok()};
+}
+
+SysctlRead ReadSysctlNumber(const std::filesystem::path& path) {
+  KeptFile file(path);
+  std::string scratch;
+  return ReadSysctlNumber(file, scratch);
 }
 
 Status StatusFromNetlinkErrno(int error, std::string_view subject) {

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "collectors/collector.h"
+#include "collectors/kept_file.h"
 
 namespace nfct {
 
@@ -26,6 +27,9 @@ struct FileRead {
 
 // Reads a whole file (procfs files report size 0, so this reads until EOF) up to max_bytes.
 FileRead ReadFile(const std::filesystem::path& path, size_t max_bytes = 1 << 20);
+
+// What a missing conntrack file means: the StatusFromErrno `what_if_missing` of every collector.
+inline constexpr std::string_view kConntrackNotLoaded = "nf_conntrack is not loaded";
 
 // The one errno edge of every collector: ENOENT → Unavailable(what_if_missing),
 // EACCES/EPERM → Unavailable(naming the capability), anything else → Error with the path.
@@ -48,6 +52,12 @@ struct SysctlRead {
   std::optional<uint64_t> value;
   Status status = Status::Ok();
 };
+
+// One sysctl number from a file kept open (collectors/kept_file.h); `scratch` holds the text
+// between reads so that a read allocates nothing. The file is closed after a failed read.
+SysctlRead ReadSysctlNumber(KeptFile& file, std::string& scratch);
+
+// One sysctl number read once: opened, read and closed.
 SysctlRead ReadSysctlNumber(const std::filesystem::path& path);
 
 struct Clock {

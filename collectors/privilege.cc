@@ -40,22 +40,6 @@ bool SetEffective(Capability capability, bool on) {
 
 }  // namespace
 
-std::string_view CapabilityName(Capability capability) {
-  switch (capability) {
-    case Capability::kNetAdmin:
-      return "CAP_NET_ADMIN";
-    case Capability::kSyslog:
-      return "CAP_SYSLOG";
-    case Capability::kSysAdmin:
-      return "CAP_SYS_ADMIN";
-    case Capability::kSysPtrace:
-      return "CAP_SYS_PTRACE";
-    case Capability::kDacReadSearch:
-      return "CAP_DAC_READ_SEARCH";
-  }
-  return "CAP_UNKNOWN";
-}
-
 std::string_view CapabilityShortName(Capability capability) {
   switch (capability) {
     case Capability::kNetAdmin:

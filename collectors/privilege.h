@@ -19,8 +19,6 @@ enum class Capability {
   kDacReadSearch = CAP_DAC_READ_SEARCH,
 };
 
-// "CAP_NET_ADMIN", as capabilities(7) and the log lines name it.
-std::string_view CapabilityName(Capability capability);
 // "net_admin", as setpriv(1), getcap(8) and the start log line's capabilities= field name it.
 std::string_view CapabilityShortName(Capability capability);
 

@@ -109,6 +109,12 @@ std::vector<CollectorState> CollectorSet::States() const {
   return states_;
 }
 
+std::vector<std::vector<Capability>> CollectorSet::Capabilities() const {
+  std::vector<std::vector<Capability>> per_collector;
+  for (const auto& named : collectors_) per_collector.push_back(named.collector->Capabilities());
+  return per_collector;
+}
+
 BuiltCollectorSet BuildCollectorSet(const std::vector<CollectorEntry>& entries,
                                     const std::map<std::string, bool, std::less<>>& enabled,
                                     const std::map<std::string, OptionValues, std::less<>>& options,

@@ -38,7 +38,8 @@ class CollectorSet : public prometheus::Collectable {
   void Stop();
   std::vector<prometheus::MetricFamily> Collect() const override;
   std::vector<CollectorState> States() const;
-  const std::vector<Named>& collectors() const { return collectors_; }
+  // What each collector may raise around a kernel call (Collector::Capabilities), in order.
+  std::vector<std::vector<Capability>> Capabilities() const;
 
   // The families this set adds itself, declared as data like every collector's.
   static const std::vector<FamilyDesc>& OwnFamilies();

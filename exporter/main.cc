@@ -92,11 +92,7 @@ int Serve(const std::vector<CollectorEntry>& entries, const Flags& flags) {
     return 1;
   }
   // Before any thread starts (Listen starts none), so every thread inherits the reduced sets.
-  std::vector<std::vector<Capability>> wanted;
-  for (const auto& named : built.set->collectors()) {
-    wanted.push_back(named.collector->Capabilities());
-  }
-  auto caps = KeepOnlyCapabilities(NeededCapabilities(wanted));
+  auto caps = KeepOnlyCapabilities(NeededCapabilities(built.set->Capabilities()));
   if (!caps.error.empty()) Log(LogLevel::kWarn, "cannot drop capabilities", {{"err", caps.error}});
   error = server.Start();
   if (!error.empty()) {

@@ -74,10 +74,6 @@ const std::vector<FamilyDesc>& KmsgCollector::Families() const {
   return kFamilies;
 }
 
-std::vector<std::string> KmsgCollector::Sources() const {
-  return {source_label_, env_.Proc("sys/kernel/osrelease").string()};
-}
-
 Status KmsgCollector::Collect(MetricSink& sink) {
   std::lock_guard lock(mutex_);
   sink.Add(kSourceInfo, {source_label_}, 1);

@@ -33,7 +33,6 @@ class KmsgCollector : public Collector {
   KmsgCollector& operator=(const KmsgCollector&) = delete;
 
   const std::vector<FamilyDesc>& Families() const override;
-  std::vector<std::string> Sources() const override;
   std::vector<Capability> Capabilities() const override { return source_->Capabilities(); }
   Status Collect(MetricSink& sink) override;
   void Start() override;

@@ -52,26 +52,6 @@ KmsgParse ParseKmsgRecord(std::string_view data) {
   return result;
 }
 
-std::string_view KmsgErrorName(KmsgError error) {
-  switch (error) {
-    case KmsgError::kNone:
-      return "none";
-    case KmsgError::kEmpty:
-      return "empty record";
-    case KmsgError::kBadPrio:
-      return "bad priority";
-    case KmsgError::kBadSeq:
-      return "bad sequence number";
-    case KmsgError::kBadTimestamp:
-      return "bad timestamp";
-    case KmsgError::kNoSemicolon:
-      return "no ';' after the header";
-    case KmsgError::kTruncated:
-      return "truncated record";
-  }
-  return "unknown";
-}
-
 std::string UnescapeKmsgText(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -38,7 +38,6 @@ struct KmsgParse {
 // One record as one read() of /dev/kmsg returns it. Unknown header fields before ';' are ignored;
 // continuation lines (" KEY=value") are skipped. `record.text` points into `data`.
 KmsgParse ParseKmsgRecord(std::string_view data);
-std::string_view KmsgErrorName(KmsgError error);
 
 // Decodes the kernel's \xNN escapes (non-printable bytes and '\' itself); other text is kept.
 std::string UnescapeKmsgText(std::string_view text);

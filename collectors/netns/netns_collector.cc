@@ -119,12 +119,6 @@ const std::vector<FamilyDesc>& NetnsCollector::Families() const {
   return kFamilies;
 }
 
-std::vector<std::string> NetnsCollector::Sources() const {
-  return {env_.Proc("<pid>/ns/net").string(), env_.Proc("<pid>/net/stat/nf_conntrack").string(),
-          env_.Proc("<pid>/cgroup").string(), env_.Proc("self/mountinfo").string(),
-          "setns() into bind mounts under /run/netns (CAP_SYS_ADMIN)"};
-}
-
 void NetnsCollector::Start() {
   worker_.Start(options_.interval, [this] { RunOnce(); });
 }

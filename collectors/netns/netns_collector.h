@@ -45,7 +45,6 @@ class NetnsCollector : public Collector {
   ~NetnsCollector() override;
 
   const std::vector<FamilyDesc>& Families() const override;
-  std::vector<std::string> Sources() const override;
   // readlink() of another user's /proc/<pid>/ns/net (ptrace read access) and setns() into the
   // namespaces bind-mounted under /run/netns; the rest of the walk needs none.
   std::vector<Capability> Capabilities() const override {
@@ -95,7 +94,6 @@ class NetnsCollector : public Collector {
   std::unique_ptr<NetnsEnterer> enterer_;
   std::map<uint64_t, Tracked> tracked_;  // worker thread only
   std::array<uint64_t, kCounters> other_{};
-  bool walked_ = false;
 
   PeriodicWorker worker_;
   std::mutex mutex_;  // guards everything below

@@ -26,10 +26,6 @@ const std::vector<FamilyDesc>& StatCollector::Families() const {
   return kFamilies;
 }
 
-std::vector<std::string> StatCollector::Sources() const {
-  return {env_.Proc(kStatPath).string(), "netlink IPCTNL_MSG_CT_GET_STATS_CPU (fallback)"};
-}
-
 std::vector<Capability> StatCollector::Capabilities() const {
   if (std::filesystem::exists(env_.Proc(kStatPath))) return {};
   return {Capability::kNetAdmin};
@@ -46,7 +42,7 @@ StatRead StatCollector::ReadTable() {
     return {std::get<StatTable>(std::move(parsed)), Status::Ok()};
   }
   if (error != ENOENT) {
-    return {{}, StatusFromErrno(error, path, "nf_conntrack is not loaded", "root")};
+    return {{}, StatusFromErrno(error, path, kConntrackNotLoaded, "root")};
   }
   // No procfs stats: either the module is absent, or the kernel lacks CONFIG_NF_CONNTRACK_PROCFS.
   // A netlink request would autoload the module, so check that it is loaded first.

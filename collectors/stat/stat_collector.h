@@ -21,7 +21,6 @@ class StatCollector : public Collector {
   StatCollector(Env env, std::unique_ptr<CpuStatsSource> netlink);
 
   const std::vector<FamilyDesc>& Families() const override;
-  std::vector<std::string> Sources() const override;
   // CAP_NET_ADMIN only for the netlink fallback: a kernel that has the procfs file at start was
   // built with CONFIG_NF_CONNTRACK_PROCFS and never needs netlink.
   std::vector<Capability> Capabilities() const override;

@@ -34,20 +34,6 @@ const FamilyDesc kTimeout{"nf_conntrack_timeout_seconds",
                           {"protocol", "state"}};
 
 constexpr std::string_view kNetfilterDir = "sys/net/netfilter";
-constexpr std::string_view kNotLoaded = "nf_conntrack is not loaded";
-
-// One number from a kept-open sysctl file; `scratch` holds the text between scrapes so that a
-// read allocates nothing.
-SysctlRead ReadNumber(KeptFile &file, std::string &scratch) {
-  // A sysctl number is at most 21 bytes: anything longer is not one.
-  if (int error = file.Read(scratch, 64); error != 0) {
-    return {std::nullopt, StatusFromErrno(error, file.path(), kNotLoaded, "root")};
-  }
-  auto value = ParseSysctlNumber(scratch);
-  if (!value) return {std::nullopt, Status::Error("malformed number in " + file.path().string())};
-  return {value, Status::Ok()};
-}
-
 // Timeouts are settings that change only when someone writes them, and there are ~26 of them:
 // reading each on every scrape cost more than the rest of a scrape (a pread of a sysctl is ~2 us
 // on a VM). Scrapes closer together than this share one reading; at ordinary scrape intervals
@@ -97,14 +83,9 @@ const std::vector<FamilyDesc> &SysctlCollector::Families() const {
   return kFamilies;
 }
 
-std::vector<std::string> SysctlCollector::Sources() const {
-  return {env_.Proc(kNetfilterDir).string() + "/nf_conntrack_{count,max,buckets,*timeout*}",
-          env_.Sys("module/nf_conntrack/parameters/hashsize").string()};
-}
-
 Status SysctlCollector::Collect(MetricSink &sink) {
   std::lock_guard lock(mutex_);
-  SysctlRead count = ReadNumber(files_->count, files_->scratch);
+  SysctlRead count = ReadSysctlNumber(files_->count, files_->scratch);
   // Without the count file the module is absent: nothing else here can be
   // meaningful.
   if (!count.value) {
@@ -115,15 +96,15 @@ Status SysctlCollector::Collect(MetricSink &sink) {
   sink.Add(kEntries, {}, static_cast<double>(*count.value));
 
   Status status = Status::Ok();
-  SysctlRead max = ReadNumber(files_->max, files_->scratch);
+  SysctlRead max = ReadSysctlNumber(files_->max, files_->scratch);
   if (max.value) sink.Add(kLimit, {}, static_cast<double>(*max.value));
   Merge(status, max.status);
 
-  SysctlRead buckets = ReadNumber(files_->buckets, files_->scratch);
+  SysctlRead buckets = ReadSysctlNumber(files_->buckets, files_->scratch);
   if (!buckets.value) {
     // Kernels before the buckets sysctl expose only the module parameter (mode
     // 0600).
-    SysctlRead hashsize = ReadNumber(files_->hashsize, files_->scratch);
+    SysctlRead hashsize = ReadSysctlNumber(files_->hashsize, files_->scratch);
     if (hashsize.value) buckets = hashsize;
   }
   if (buckets.value) sink.Add(kBuckets, {}, static_cast<double>(*buckets.value));
@@ -145,7 +126,7 @@ Status SysctlCollector::CollectTimeouts(MetricSink &sink) {
     }
     if (ec) {
       timeouts.clear();
-      return StatusFromErrno(ec.value(), dir, kNotLoaded, "root");
+      return StatusFromErrno(ec.value(), dir, kConntrackNotLoaded, "root");
     }
     std::sort(timeouts.begin(), timeouts.end(), [](const auto &a, const auto &b) {
       return std::tie(a.name.protocol, a.name.state) < std::tie(b.name.protocol, b.name.state);
@@ -158,7 +139,7 @@ Status SysctlCollector::CollectTimeouts(MetricSink &sink) {
   bool read = !files_->timeouts_read || now - *files_->timeouts_read >= kTimeoutsMaxAge;
   for (auto &timeout : timeouts) {
     if (read) {
-      SysctlRead value = ReadNumber(timeout.file, files_->scratch);
+      SysctlRead value = ReadSysctlNumber(timeout.file, files_->scratch);
       timeout.value = value.value;
       Merge(status, value.status);
     }

@@ -20,7 +20,6 @@ class SysctlCollector : public Collector {
   ~SysctlCollector() override;
 
   const std::vector<FamilyDesc> &Families() const override;
-  std::vector<std::string> Sources() const override;
   Status Collect(MetricSink &sink) override;
 
  private:

@@ -98,10 +98,6 @@ const std::vector<FamilyDesc>& TableCollector::Families() const {
   return kFamilies;
 }
 
-std::vector<std::string> TableCollector::Sources() const {
-  return {"netlink IPCTNL_MSG_CT_GET dump (CAP_NET_ADMIN)", env_.Proc(kCountPath).string()};
-}
-
 void TableCollector::Start() {
   stop_.store(false);
   worker_.Start(options_.interval, [this] { RunOnce(); });

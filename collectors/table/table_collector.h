@@ -42,7 +42,6 @@ class TableCollector : public Collector {
   ~TableCollector() override;
 
   const std::vector<FamilyDesc>& Families() const override;
-  std::vector<std::string> Sources() const override;
   std::vector<Capability> Capabilities() const override { return {Capability::kNetAdmin}; }
   Status Collect(MetricSink& sink) override;
   void Start() override;

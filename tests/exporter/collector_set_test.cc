@@ -19,7 +19,6 @@ class ScriptedCollector : public Collector {
         {"nf_conntrack_a_test", prometheus::MetricType::Gauge, "A.", {}}};
     return kFamilies;
   }
-  std::vector<std::string> Sources() const override { return {}; }
   Status Collect(MetricSink& sink) override {
     std::string step = script_.at(std::min(next_++, script_.size() - 1));
     sink.Add(Families()[0], {}, 1);

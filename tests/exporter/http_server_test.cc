@@ -28,7 +28,6 @@ class SlowCollector : public Collector {
     static const std::vector<FamilyDesc> kNone;
     return kNone;
   }
-  std::vector<std::string> Sources() const override { return {}; }
   Status Collect(MetricSink&) override {
     std::this_thread::sleep_for(delay_);
     return Status::Ok();

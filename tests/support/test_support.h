@@ -12,7 +12,6 @@
 
 #include "collectors/all.h"
 #include "collectors/stat/stat_collector.h"
-#include "collectors/sysctl/sysctl_collector.h"
 #include "exporter/collector_set.h"
 
 namespace nfct::testing {
@@ -55,12 +54,17 @@ inline std::unique_ptr<CollectorSet> FixtureSet(const std::string& scenario,
   return std::move(built.set);
 }
 
-// As FixtureSet, with the stat collector's netlink fallback answering `netlink`.
+// As FixtureSet, with the stat collector's netlink fallback answering `netlink`. Sysctl comes from
+// all.cc's factory; stat is built by hand only to swap its netlink source, because the real one
+// would ask this host's kernel. StatKernel.WithoutProcfsStatsTheExporterUsesNetlink runs the real
+// factory, through the exporter binary, against the kernel.
 inline std::unique_ptr<CollectorSet> FixtureSetWithNetlinkStats(const std::string& scenario,
                                                                 StatRead netlink) {
   Env env = FixtureEnv(scenario);
   std::vector<CollectorSet::Named> collectors;
-  collectors.push_back({"sysctl", MakeSysctlCollector(env, {}).collector});
+  for (const auto& entry : AllCollectors()) {
+    if (entry.name == "sysctl") collectors.push_back({"sysctl", entry.make(env, {}).collector});
+  }
   collectors.push_back(
       {"stat", std::make_unique<StatCollector>(env, std::make_unique<FakeCpuStats>(netlink))});
   return std::make_unique<CollectorSet>(std::move(collectors), env.clock, false);

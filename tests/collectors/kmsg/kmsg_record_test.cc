@@ -36,7 +36,7 @@ TEST(ParseKmsgRecord, AcceptsHeadersOfEveryKernel) {
   };
   for (const auto& c : kAccept) {
     KmsgParse parse = ParseKmsgRecord(c.data);
-    ASSERT_TRUE(parse.ok()) << c.data << ": " << KmsgErrorName(parse.error);
+    ASSERT_TRUE(parse.ok()) << c.data << ": " << static_cast<int>(parse.error);
     EXPECT_EQ(parse.record.prio, c.prio) << c.data;
     EXPECT_EQ(parse.record.seq, c.seq) << c.data;
     EXPECT_EQ(parse.record.ts_usec, c.ts_usec) << c.data;
