@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <system_error>
 
 #include "collectors/kept_file.h"
@@ -34,16 +33,9 @@ const FamilyDesc kTimeout{"nf_conntrack_timeout_seconds",
                           {"protocol", "state"}};
 
 constexpr std::string_view kNetfilterDir = "sys/net/netfilter";
-// Timeouts are settings that change only when someone writes them, and there are ~26 of them:
-// reading each on every scrape cost more than the rest of a scrape (a pread of a sysctl is ~2 us
-// on a VM). Scrapes closer together than this share one reading; at ordinary scrape intervals
-// every scrape reads them.
-constexpr auto kTimeoutsMaxAge = std::chrono::seconds(10);
-
 struct Timeout {
   TimeoutName name;
   KeptFile file;
-  std::optional<uint64_t> value;  // from the last reading
 };
 
 // Keeps the first non-Ok status: the one log line names the first thing that
@@ -61,8 +53,7 @@ struct SysctlCollector::Files {
   KeptFile hashsize;
   std::vector<Timeout> timeouts;  // sorted by protocol and state
   bool walked = false;            // timeouts found; walked again after any failed read
-  std::optional<std::chrono::steady_clock::time_point> timeouts_read;  // when last read
-  std::string scratch;  // the text of the file being read
+  std::string scratch;            // the text of the file being read
 };
 
 SysctlCollector::SysctlCollector(Env env)
@@ -73,7 +64,6 @@ SysctlCollector::SysctlCollector(Env env)
                        KeptFile(env_.Sys("module/nf_conntrack/parameters/hashsize")),
                        {},
                        false,
-                       {},
                        {}}) {}
 
 SysctlCollector::~SysctlCollector() = default;
@@ -132,23 +122,16 @@ Status SysctlCollector::CollectTimeouts(MetricSink &sink) {
       return std::tie(a.name.protocol, a.name.state) < std::tie(b.name.protocol, b.name.state);
     });
     files_->walked = true;
-    files_->timeouts_read.reset();
   }
   Status status = Status::Ok();
-  auto now = env_.clock.steady();
-  bool read = !files_->timeouts_read || now - *files_->timeouts_read >= kTimeoutsMaxAge;
   for (auto &timeout : timeouts) {
-    if (read) {
-      SysctlRead value = ReadSysctlNumber(timeout.file, files_->scratch);
-      timeout.value = value.value;
-      Merge(status, value.status);
-    }
-    if (timeout.value) {
+    SysctlRead value = ReadSysctlNumber(timeout.file, files_->scratch);
+    Merge(status, value.status);
+    if (value.value) {
       sink.Add(kTimeout, {timeout.name.protocol, timeout.name.state},
-               static_cast<double>(*timeout.value));
+               static_cast<double>(*value.value));
     }
   }
-  if (read) files_->timeouts_read = now;
   // A file that vanished (a protocol module unloaded): walk and read again next time.
   if (!status.ok()) files_->walked = false;
   return status;

@@ -1,7 +1,7 @@
 // Collector "sysctl": entries, limit, buckets and every timeout of the exporter's netns, from
-// /proc/sys/net/netfilter. The files stay open and are re-read with pread: count, max and buckets
-// on every scrape, the timeouts (found by one directory walk) when their last reading is 10 s old
-// or more. A failed read closes the files; the next scrape opens and walks again.
+// /proc/sys/net/netfilter. The files stay open and every scrape re-reads each of them with pread
+// (the timeouts are found by one directory walk). A failed read closes the files; the next scrape
+// opens and walks again.
 // Thread safe: a mutex serialises its scrapes.
 #pragma once
 
