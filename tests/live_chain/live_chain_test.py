@@ -51,7 +51,7 @@ import nfct_servers as S  # noqa: E402
 CLONE_NEWNET = 0x40000000
 SINK_ADDR = "198.19.0.1"
 # The same ruleset as every C++ kernel test (loopback untracked, conntrack on new flows).
-RULESET_PATH = os.path.join(ROOT, "tests", "kernel", "test_netns.nft")
+RULESET_PATH = os.path.join(ROOT, "tests", "support", "test_netns.nft")
 # Metric name prefix -> the collector that serves it (for "collector not in this build").
 COLLECTOR_OF_PREFIX = [("nf_conntrack_kernel_log_", "kmsg"), ("nf_conntrack_table_", "table"),
                        ("nf_conntrack_netns_", "netns")]
