@@ -194,10 +194,8 @@ NetnsWalk WalkNetns(const Env& env, NetnsEnterer& enterer) {
   NetnsWalk walk;
   // Without the module there is nothing to count, and reading would not load it; without
   // CONFIG_NF_CONNTRACK_PROCFS no namespace has the file this walk reads.
-  const auto max_path = env.Proc("sys/net/netfilter/nf_conntrack_max");
-  if (!std::filesystem::exists(max_path)) {
-    walk.status = Status::Unavailable("nf_conntrack is not loaded (" + max_path.string() +
-                                      " does not exist)");
+  if (Status loaded = ConntrackLoaded(env); !loaded.ok()) {
+    walk.status = loaded;
     return walk;
   }
   const auto own_stat = env.Proc("self") / kStatFile;
