@@ -384,10 +384,16 @@ std::string HttpServer::Start() {
 
 void HttpServer::Stop() {
   if (workers_.empty() && daemons_.empty()) return;
-  // Stop accepting first: the listen sockets close, new connections are refused.
+  // Stop accepting first: new connections are refused. shutdown() takes a Linux listening
+  // socket out of LISTEN; the descriptor itself is closed only after the daemon thread has
+  // ended, because that thread may still be calling epoll_ctl on it (closing it here raced
+  // with that, and a reused descriptor number would have been touched).
+  std::vector<MHD_socket> quiesced;
   for (MHD_Daemon* daemon : daemons_) {
     MHD_socket fd = MHD_quiesce_daemon(daemon);
-    if (fd != MHD_INVALID_SOCKET) close(fd);
+    if (fd == MHD_INVALID_SOCKET) continue;
+    shutdown(fd, SHUT_RDWR);
+    quiesced.push_back(fd);
   }
   auto give_up = SteadyClock::now() + kStopGrace;
   while (requests_ > 0 && SteadyClock::now() < give_up) {
@@ -403,6 +409,7 @@ void HttpServer::Stop() {
   workers_.clear();
   for (MHD_Daemon* daemon : daemons_) MHD_stop_daemon(daemon);
   daemons_.clear();
+  for (MHD_socket fd : quiesced) close(fd);
   {
     std::lock_guard lock(connections_mutex_);
     reaper_stop_ = true;
