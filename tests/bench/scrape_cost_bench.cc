@@ -22,7 +22,9 @@
 namespace nfct {
 namespace {
 
-double Seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; }
+double Seconds(const timeval& t) {
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+}
 
 struct Cost {
   double user_us = 0;
@@ -38,7 +40,7 @@ Cost Measure(double seconds, Scrape scrape) {
   rusage before{}, after{};
   getrusage(RUSAGE_THREAD, &before);
   auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  long calls = 0;
+  double calls = 0;
   while (std::chrono::steady_clock::now() < end) {
     for (int i = 0; i < 100; ++i) scrape();
     calls += 100;
