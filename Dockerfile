@@ -17,10 +17,11 @@ ARG REVISION=""
 ARG JOBS=""
 # The binary as the Debian package installs it (stripped), then the runtime tree in /rootfs:
 # every library ldd resolves, at the path ldd prints (the dynamic loader searches there), and
-# the loader itself. Docker and Kubernetes hand an added capability (--cap-add,
-# capabilities.add) to a non-root user only through a file capability. Permitted-only (+p, no
-# effective bit): the binary still starts where a capability is not granted, and raises what
-# it got at startup. NET_ADMIN: netlink (table, stat fallback); SYSLOG: /dev/kmsg; SYS_PTRACE:
+# the loader itself; plus libsystemd.so.0 and what it needs, which the kmsg collector's journald
+# source loads with dlopen (ldd of the binary does not list it). Docker and Kubernetes hand an
+# added capability (--cap-add, capabilities.add) to a non-root user only through a file
+# capability. Permitted-only (+p, no effective bit): the binary still starts where a capability
+# is not granted, and raises what it got at startup. NET_ADMIN: netlink (table, stat fallback); SYSLOG: /dev/kmsg; SYS_PTRACE:
 # other users' /proc/<pid>/ns/net (netns); DAC_READ_SEARCH: the host journal's files (kmsg).
 RUN cmake -S . -B /build -DNFCT_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
       -DNFCT_REVISION="${REVISION}" \
@@ -30,7 +31,9 @@ RUN cmake -S . -B /build -DNFCT_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
  && mkdir -p /rootfs/usr/bin /rootfs/usr/share/doc/nf-conntrack-exporter \
  && cp /out/usr/bin/nf_conntrack_exporter /rootfs/usr/bin/ \
  && cp /out/usr/share/doc/nf-conntrack-exporter/copyright /rootfs/usr/share/doc/nf-conntrack-exporter/ \
- && ldd /rootfs/usr/bin/nf_conntrack_exporter \
+ && libsystemd=$(ldconfig -p | awk '$1 == "libsystemd.so.0" { print $NF; exit }') \
+ && test -n "$libsystemd" \
+ && { ldd /rootfs/usr/bin/nf_conntrack_exporter; ldd "$libsystemd"; echo "$libsystemd"; } \
     | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u > /build/libs \
  && test -s /build/libs \
  && xargs -a /build/libs cp -L --parents -t /rootfs \

@@ -1,44 +1,92 @@
 #include "exporter/systemd_socket.h"
 
 #include <fcntl.h>
-#include <string.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#ifdef NFCT_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
+#include <charconv>
+#include <optional>
+#include <string_view>
 
 namespace nfct {
+namespace {
+
+// sd_listen_fds(3): the passed descriptors start at 3 (SD_LISTEN_FDS_START).
+constexpr int kListenFdsStart = 3;
+
+// A whole decimal number, or nothing ("", "3x", "-1" and overflow are not numbers).
+std::optional<long> ParseNumber(const char* text) {
+  if (text == nullptr) return std::nullopt;
+  std::string_view view(text);
+  long value = 0;
+  auto [end, ec] = std::from_chars(view.data(), view.data() + view.size(), value);
+  if (ec != std::errc() || end != view.data() + view.size() || view.empty() || value < 0) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+int SocketOption(int fd, int option) {
+  int value = -1;
+  socklen_t length = sizeof(value);
+  if (getsockopt(fd, SOL_SOCKET, option, &value, &length) != 0) return -1;
+  return value;
+}
+
+// Empty when `fd` is a listening TCP socket (what ListenStream=<port or address> passes);
+// otherwise what it is instead. Unix sockets are refused: the server's per-client limits and
+// its logged port are about IP addresses.
+std::string WhyNotListening(int fd) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return "is not open";
+  if (!S_ISSOCK(st.st_mode)) return "is not a socket";
+  if (SocketOption(fd, SO_TYPE) != SOCK_STREAM) return "is not a stream (TCP) socket";
+  int domain = SocketOption(fd, SO_DOMAIN);
+  if (domain != AF_INET && domain != AF_INET6) return "is not an IPv4 or IPv6 socket";
+  if (SocketOption(fd, SO_ACCEPTCONN) != 1) return "is a stream socket that does not listen";
+  return "";
+}
+
+}  // namespace
 
 SystemdSockets TakeSystemdSockets() {
   SystemdSockets result;
-#ifdef NFCT_HAVE_SYSTEMD
-  // unset_environment=1: a process this one starts must not take the sockets for its own.
-  int n = sd_listen_fds(1);
-  if (n < 0) {
-    result.error = std::string("sd_listen_fds: ") + strerror(-n);
-    return result;
-  }
-  if (n == 0) {
+  std::optional<long> pid = ParseNumber(getenv("LISTEN_PID"));
+  const char* fds_text = getenv("LISTEN_FDS");
+  std::optional<long> count = ParseNumber(fds_text);
+  // Variables meant for another process (a parent that did not unset them) are not ours.
+  const bool ours = pid && *pid == getpid();
+  // As sd_listen_fds(1) does: a process this one starts must not take the sockets for its own.
+  unsetenv("LISTEN_PID");
+  unsetenv("LISTEN_FDS");
+  unsetenv("LISTEN_FDNAMES");
+  if (!ours || fds_text == nullptr) {
     result.error =
         "no socket passed by systemd (LISTEN_FDS/LISTEN_PID unset or for another process); "
         "start the service through its .socket unit";
     return result;
   }
-  for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; ++fd) {
-    // ListenStream= only: a datagram socket, FIFO or a socket not yet listening cannot serve.
-    if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
-      result.error = "file descriptor " + std::to_string(fd) +
-                     " passed by systemd is not a listening stream socket";
+  if (!count || *count > 4096) {
+    result.error = std::string("LISTEN_FDS=\"") + fds_text + "\" is not a count of descriptors";
+    return result;
+  }
+  if (*count == 0) {
+    result.error =
+        "systemd passed no socket (LISTEN_FDS=0); check the .socket unit's ListenStream=";
+    return result;
+  }
+  for (int fd = kListenFdsStart; fd < kListenFdsStart + *count; ++fd) {
+    if (std::string why = WhyNotListening(fd); !why.empty()) {
+      result.error = "file descriptor " + std::to_string(fd) + " passed by systemd " + why +
+                     "; --web.systemd-socket serves ListenStream= TCP sockets only";
       result.fds.clear();
       return result;
     }
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     result.fds.push_back(fd);
   }
-#else
-  result.error = "this build has no libsystemd: --web.systemd-socket is not available";
-#endif
   return result;
 }
 

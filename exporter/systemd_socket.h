@@ -1,6 +1,7 @@
-// --web.systemd-socket: the listening sockets systemd passes to a socket-activated service
-// (LISTEN_FDS/LISTEN_PID, sd_listen_fds from libsystemd). main() calls it once, before any
-// thread starts (it unsets the variables so children do not inherit them). Not thread safe.
+// --web.systemd-socket: the listening sockets systemd passes to a socket-activated service, taken
+// by the sd_listen_fds(3) protocol (LISTEN_PID/LISTEN_FDS, fds from 3 on) without libsystemd.
+// main() calls it once, before any thread starts (it unsets the variables so children do not
+// inherit them, and setenv/unsetenv are not thread safe). Not thread safe.
 #pragma once
 
 #include <string>

@@ -11,7 +11,7 @@ build_packages=(
   libmicrohttpd-dev libgnutls28-dev   # the HTTP server and its TLS
   zlib1g-dev                          # gzip of the responses
   libcpp-httplib-dev                  # HTTP client of the tests and tools
-  libsystemd-dev                      # kmsg's journald source, --web.systemd-socket (optional)
+  libsystemd-dev                      # kmsg's journald source: headers (optional; dlopen at run time)
   libyaml-cpp-dev libcrypt-dev        # --web.config.file: YAML, bcrypt (libxcrypt)
 )
 package_packages=(

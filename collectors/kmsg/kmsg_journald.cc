@@ -1,8 +1,6 @@
 #include "collectors/kmsg/kmsg_journald.h"
 
 #ifdef NFCT_HAVE_SYSTEMD
-#include <systemd/sd-id128.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 
 #include <algorithm>
@@ -11,6 +9,9 @@
 #endif
 
 #include "collectors/env.h"
+#ifdef NFCT_HAVE_SYSTEMD
+#include "collectors/kmsg/kmsg_journald_api.h"
+#endif
 #include "collectors/kmsg/kmsg_journald_fields.h"
 #include "collectors/privilege.h"
 
@@ -24,7 +25,7 @@ namespace {
 class UnsupportedSource : public LogSource {
  public:
   Status Open(KmsgTally&) override {
-    return Status::Unavailable("this build has no journald support (built without libsystemd)");
+    return Status::Unavailable("this build has no journald support (built without libsystemd-dev)");
   }
   Status Pump(KmsgTally& tally) override { return Open(tally); }
   WaitSpec Wait() const override { return {-1, POLLIN, 60000}; }
@@ -60,7 +61,7 @@ class JournaldSource : public LogSource {
   Status Pump(KmsgTally& tally) override;
   WaitSpec Wait() const override;
   void Close() override {
-    if (journal_ != nullptr) sd_journal_close(journal_);
+    if (journal_ != nullptr) sd_->sd_journal_close(journal_);
     journal_ = nullptr;
   }
   // Journal files not readable by the exporter's groups: sd_journal opens them at Open and
@@ -76,6 +77,7 @@ class JournaldSource : public LogSource {
 
   std::filesystem::path directory_;
   std::function<double()> boot_time_;
+  const SdJournalApi* sd_ = nullptr;  // set by the first Open that could load libsystemd
   sd_journal* journal_ = nullptr;
   sd_id128_t boot_id_{};
   bool have_boot_id_ = false;
@@ -86,28 +88,29 @@ Status JournaldSource::OpenJournal() {
   if (!directory_.empty() && !std::filesystem::is_directory(directory_)) {
     return Status::Unavailable("no journal directory " + directory_.string());
   }
-  int r = directory_.empty() ? sd_journal_open(&journal_, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM)
-                             : sd_journal_open_directory(&journal_, directory_.c_str(), 0);
+  int r = directory_.empty()
+              ? sd_->sd_journal_open(&journal_, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM)
+              : sd_->sd_journal_open_directory(&journal_, directory_.c_str(), 0);
   if (r < 0) {
     journal_ = nullptr;
     return Status::Unavailable("cannot open " + where + ": " + Errno(r));
   }
   // Asked for right after opening, so that files created from now on are watched.
-  if ((r = sd_journal_get_fd(journal_)) < 0) {
+  if ((r = sd_->sd_journal_get_fd(journal_)) < 0) {
     Close();
     return Status::Error("cannot watch " + where + ": " + Errno(r));
   }
-  if (directory_.empty() && sd_journal_has_runtime_files(journal_) <= 0 &&
-      sd_journal_has_persistent_files(journal_) <= 0) {
+  if (directory_.empty() && sd_->sd_journal_has_runtime_files(journal_) <= 0 &&
+      sd_->sd_journal_has_persistent_files(journal_) <= 0) {
     Close();
     return Status::Unavailable(
         "no readable journal files in /run/log/journal or /var/log/journal (journald not "
         "running, or not in group systemd-journal or adm)");
   }
   std::string missed = "MESSAGE_ID=" + std::string(kJournaldMissedId);
-  if ((r = sd_journal_add_match(journal_, "_TRANSPORT=kernel", 0)) < 0 ||
-      (r = sd_journal_add_disjunction(journal_)) < 0 ||
-      (r = sd_journal_add_match(journal_, missed.c_str(), 0)) < 0) {
+  if ((r = sd_->sd_journal_add_match(journal_, "_TRANSPORT=kernel", 0)) < 0 ||
+      (r = sd_->sd_journal_add_disjunction(journal_)) < 0 ||
+      (r = sd_->sd_journal_add_match(journal_, missed.c_str(), 0)) < 0) {
     Close();
     return Status::Error("cannot filter " + where + ": " + Errno(r));
   }
@@ -115,9 +118,12 @@ Status JournaldSource::OpenJournal() {
 }
 
 Status JournaldSource::Open(KmsgTally& tally) {
+  const LoadedSdJournal& loaded = LoadSdJournal();
+  if (loaded.api == nullptr) return Status::Unavailable(loaded.error);
+  sd_ = loaded.api.get();
   ScopedCapability dac_read_search(Capability::kDacReadSearch);
   Close();
-  have_boot_id_ = sd_id128_get_boot(&boot_id_) >= 0;
+  have_boot_id_ = sd_->sd_id128_get_boot(&boot_id_) >= 0;
   if (Status status = OpenJournal(); !status.ok()) return status;
   ScanBacklog(tally);
   return Status::Ok();
@@ -127,11 +133,11 @@ Status JournaldSource::Open(KmsgTally& tally) {
 // only sets timestamps; with an observer, such as the doctor's, every line up to the bound),
 // then stands on that newest entry so that Pump reads what follows it.
 void JournaldSource::ScanBacklog(KmsgTally& tally) {
-  sd_journal_seek_tail(journal_);
+  sd_->sd_journal_seek_tail(journal_);
   char* cursor = nullptr;
-  if (sd_journal_previous(journal_) > 0) sd_journal_get_cursor(journal_, &cursor);
+  if (sd_->sd_journal_previous(journal_) > 0) sd_->sd_journal_get_cursor(journal_, &cursor);
   if (cursor == nullptr) {
-    sd_journal_seek_head(journal_);  // empty: every entry that appears is new
+    sd_->sd_journal_seek_head(journal_);  // empty: every entry that appears is new
     return;
   }
   bool table_full = false, expectation = false;
@@ -140,17 +146,17 @@ void JournaldSource::ScanBacklog(KmsgTally& tally) {
     LogEvent event = HandleEntry(tally, false);
     table_full |= event == LogEvent::kTableFull;
     expectation |= event == LogEvent::kExpectationTableFull;
-    if (sd_journal_previous(journal_) <= 0) break;
+    if (sd_->sd_journal_previous(journal_) <= 0) break;
   }
-  sd_journal_seek_cursor(journal_, cursor);
-  sd_journal_next(journal_);
+  sd_->sd_journal_seek_cursor(journal_, cursor);
+  sd_->sd_journal_next(journal_);
   free(cursor);
 }
 
 std::string_view JournaldSource::Field(const char* name) const {
   const void* data = nullptr;
   size_t length = 0;
-  if (sd_journal_get_data(journal_, name, &data, &length) < 0) return {};
+  if (sd_->sd_journal_get_data(journal_, name, &data, &length) < 0) return {};
   return JournaldFieldValue(std::string_view(static_cast<const char*>(data), length));
 }
 
@@ -160,12 +166,12 @@ double JournaldSource::EntryTime(std::optional<uint64_t> source_usec) const {
   uint64_t monotonic = 0;
   sd_id128_t entry_boot{};
   if (have_boot_id_ && source_usec &&
-      sd_journal_get_monotonic_usec(journal_, &monotonic, &entry_boot) >= 0 &&
+      sd_->sd_journal_get_monotonic_usec(journal_, &monotonic, &entry_boot) >= 0 &&
       sd_id128_equal(entry_boot, boot_id_)) {
     return boot_time_() + static_cast<double>(*source_usec) / 1e6;
   }
   uint64_t realtime = 0;
-  sd_journal_get_realtime_usec(journal_, &realtime);
+  sd_->sd_journal_get_realtime_usec(journal_, &realtime);
   return static_cast<double>(realtime) / 1e6;
 }
 
@@ -192,10 +198,10 @@ LogEvent JournaldSource::HandleEntry(KmsgTally& tally, bool live) {
 Status JournaldSource::Pump(KmsgTally& tally) {
   if (journal_ == nullptr) return Status::Error("the journal is not open");
   ScopedCapability dac_read_search(Capability::kDacReadSearch);
-  int r = sd_journal_process(journal_);
+  int r = sd_->sd_journal_process(journal_);
   if (r < 0) return Status::Error("following the journal: " + Errno(r));
   for (int n = 0; n < kMaxEntriesPerPump; ++n) {
-    r = sd_journal_next(journal_);
+    r = sd_->sd_journal_next(journal_);
     if (r < 0) return Status::Error("reading the journal: " + Errno(r));
     if (r == 0) break;
     HandleEntry(tally, true);
@@ -208,14 +214,14 @@ WaitSpec JournaldSource::Wait() const {
   // replaced under us); reading the end of a journal costs microseconds.
   WaitSpec wait{-1, POLLIN, 1000};
   if (journal_ == nullptr) return wait;
-  int fd = sd_journal_get_fd(journal_);
-  int events = sd_journal_get_events(journal_);
+  int fd = sd_->sd_journal_get_fd(journal_);
+  int events = sd_->sd_journal_get_events(journal_);
   if (fd >= 0 && events > 0) {
     wait.fd = fd;
     wait.events = static_cast<short>(events);
   }
   uint64_t timeout = 0;
-  if (sd_journal_get_timeout(journal_, &timeout) >= 0 && timeout != UINT64_MAX) {
+  if (sd_->sd_journal_get_timeout(journal_, &timeout) >= 0 && timeout != UINT64_MAX) {
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
     uint64_t now_usec = static_cast<uint64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000;

@@ -1,7 +1,8 @@
 // Source "journald" (or "journald:<directory>"): kernel entries of the systemd journal through
-// libsystemd's sd-journal, entries with _TRANSPORT=kernel and SYSLOG_FACILITY=0 only, plus
-// journald's own "Missed N kernel messages" notes, which count as lost records. Opening scans
-// back from the tail for last-seen timestamps, then follows new entries. Used by one thread.
+// libsystemd's sd-journal (loaded at the first Open, kmsg_journald_api.h), entries with
+// _TRANSPORT=kernel and SYSLOG_FACILITY=0 only, plus journald's own "Missed N kernel messages"
+// notes, which count as lost records. Opening scans back from the tail for last-seen timestamps,
+// then follows new entries. Used by one thread.
 #pragma once
 
 #include <filesystem>
@@ -13,7 +14,7 @@
 
 namespace nfct {
 
-// False when the exporter was built without libsystemd; the source then reports Unavailable.
+// False when the exporter was built without libsystemd-dev; the source then reports Unavailable.
 bool JournaldSupported();
 
 // `directory` empty: the local system journal (/run/log/journal, /var/log/journal).

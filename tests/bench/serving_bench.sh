@@ -5,8 +5,9 @@
 # collector in it, drives each with wrk (2 threads x 10 connections, plain and gzip), reads CPU,
 # RSS, threads and descriptors from /proc, repeats the load with HOSTILE slow or idle connections
 # held open (tests/bench/hostile_clients.py), and prints one table with both columns and the
-# ratios. Removes its netns and stops the processes it started (by PID) on every exit path.
-# Nothing outside the netns changes.
+# ratios, then what one scrape costs without HTTP (tests/bench/scrape_cost_bench.cc: user and
+# kernel time per collector). Removes its netns and stops the processes it started (by PID) on
+# every exit path. Nothing outside the netns changes.
 #
 # Usage: [BUILD=build] [RUNS=1] [DURATION=10] [ENTRIES=100000] [HOSTILE=1000] \
 #        tests/bench/serving_bench.sh
@@ -176,7 +177,7 @@ print_table() {
 }
 
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$src}
-cmake --build "$build" -j2 --target nf_conntrack_exporter ct_create > /dev/null
+cmake --build "$build" -j2 --target nf_conntrack_exporter ct_create scrape_cost_bench > /dev/null
 ip netns add "$ns"
 ip -n "$ns" link set lo up
 in_ns nft -f "$src/tests/support/test_netns.nft"
@@ -206,3 +207,8 @@ for run in $(seq "$runs"); do
   kill "$ours" "$node"
   wait "$ours" "$node" 2> /dev/null || true
 done
+
+# Where our CPU per scrape goes without HTTP, in the same netns: the kernel column is what the
+# reads themselves cost, a floor for the CPU per scrape rows above.
+echo
+in_ns "$build/tests/bench/scrape_cost_bench" 3 2> /dev/null

@@ -54,6 +54,10 @@ def check_dependencies(deb, binary):
         owners = library_package(soname)
         check(bool(owners & depends), f"Depends names the package of {soname} ({sorted(owners)})",
               f"Depends: {fields}")
+    # dlopen'ed by kmsg's journald source, invisible to dpkg-shlibdeps.
+    recommends = run(["dpkg-deb", "-f", deb, "Recommends"]).stdout.strip()
+    check("libsystemd0" in depends_packages(recommends), "Recommends names libsystemd0",
+          f"Recommends: {recommends}")
 
 
 def check_contents(root, listing):

@@ -11,6 +11,11 @@
 
 #include "tests/collectors/kmsg/kmsg_test_util.h"
 
+#if __has_include(<systemd/sd-journal.h>)
+#include "collectors/kmsg/kmsg_journald_api.h"
+#define NFCT_TEST_SD_JOURNAL_API 1
+#endif
+
 namespace nfct {
 namespace {
 
@@ -142,6 +147,27 @@ TEST_F(JournaldSourceTest, MissingDirectoryIsUnavailable) {
   KmsgTally tally(true);
   EXPECT_EQ(source->Open(tally).code(), Status::Code::kUnavailable);
 }
+
+#ifdef NFCT_TEST_SD_JOURNAL_API
+// libsystemd is loaded when the source first opens, not linked: a host without it (a minimal
+// container) gets a status naming the library, and a library without the functions is refused.
+TEST(JournaldLibrary, LoadedOnceOrExplained) {
+  LoadedSdJournal missing = LoadSdJournalFrom("libnfct-no-such-library.so.0");
+  EXPECT_EQ(missing.api, nullptr);
+  EXPECT_TRUE(
+      missing.error.starts_with("journald support needs libnfct-no-such-library.so.0 "
+                                "(Debian package libsystemd0), which cannot be loaded: "))
+      << missing.error;
+  LoadedSdJournal wrong = LoadSdJournalFrom("libz.so.1");
+  EXPECT_EQ(wrong.api, nullptr);
+  EXPECT_EQ(wrong.error, "libz.so.1 has no sd_id128_get_boot");
+
+  const LoadedSdJournal& loaded = LoadSdJournal();
+  if (loaded.api == nullptr) GTEST_SKIP() << loaded.error;
+  EXPECT_NE(loaded.api->sd_journal_get_realtime_usec, nullptr);
+  EXPECT_EQ(&LoadSdJournal(), &loaded);
+}
+#endif
 
 TEST(JournaldSystem, NoJournalFilesIsUnavailable) {
   if (!JournaldSupported()) GTEST_SKIP() << "built without libsystemd";
