@@ -184,10 +184,11 @@ MHD_Response* CopiedResponse(std::string_view text) {
                                          MHD_RESPMEM_MUST_COPY);
 }
 
-// What a thread that answers scrapes reuses from one to the next: the exposition before
-// compression and a gzip state (deflateReset is far cheaper than deflateInit).
+// What a thread that answers scrapes reuses from one to the next: the sample buffers, the
+// exposition before compression and a gzip state (deflateReset is far cheaper than deflateInit).
 struct Scratch {
-  std::string text;
+  std::string text;       // the exposition before compression
+  ExpositionSink scrape;  // the scrape's sample buffers
   z_stream gzip{};
   bool gzip_ready = false;
   Scratch() {
@@ -661,7 +662,7 @@ void HttpServer::Answer(Connection& connection) {
     bool gzip = scratch.gzip_ready && AcceptsGzip(request.Header("Accept-Encoding"));
     std::string& text = gzip ? scratch.text : body->data;
     text.clear();
-    WriteExposition(collectors_.Collect(), text);
+    collectors_.WriteScrape(scratch.scrape, text);
     if (connection.counted_scrape) --scrapes_;
     if (gzip) {
       z_stream& stream = scratch.gzip;
