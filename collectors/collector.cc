@@ -1,5 +1,6 @@
 #include "collectors/collector.h"
 
+#include <algorithm>
 #include <cassert>
 
 namespace nfct {
@@ -16,29 +17,21 @@ std::string_view Status::CodeName() const {
   return "error";
 }
 
-prometheus::ClientMetric& MetricSink::NewSample(const FamilyDesc& desc) {
-  for (auto& family : families_) {
-    if (family.name == desc.name) return family.metric.emplace_back();
-  }
-  auto& family = families_.emplace_back();
-  family.name = std::string(desc.name);
-  family.help = std::string(desc.help);
-  family.type = desc.type;
-  return family.metric.emplace_back();
-}
-
-namespace {
-
 template <typename Values>
-void Fill(const FamilyDesc& desc, const Values& label_values, double value,
-          prometheus::ClientMetric& sample) {
+void FamilySink::AddSample(const FamilyDesc& desc, const Values& label_values, double value) {
   // A mismatch is a programming error in the collector; the declaration test catches it.
   assert(label_values.size() == desc.labels.size());
-  sample.label.reserve(desc.labels.size());
-  auto value_it = label_values.begin();
-  for (auto label : desc.labels) {
-    if (value_it == label_values.end()) break;
-    sample.label.push_back({std::string(label), std::string(*value_it++)});
+  auto family = std::find_if(families_.begin(), families_.end(),
+                             [&](const auto& family) { return family.name == desc.name; });
+  if (family == families_.end()) {
+    family = families_.insert(families_.end(),
+                              {std::string(desc.name), std::string(desc.help), desc.type, {}});
+  }
+  auto& sample = family->metric.emplace_back();
+  size_t labels = std::min(desc.labels.size(), label_values.size());
+  sample.label.reserve(labels);
+  for (size_t i = 0; i < labels; ++i) {
+    sample.label.push_back({std::string(desc.labels[i]), std::string(label_values.begin()[i])});
   }
   switch (desc.type) {
     case prometheus::MetricType::Counter:
@@ -53,16 +46,14 @@ void Fill(const FamilyDesc& desc, const Values& label_values, double value,
   }
 }
 
-}  // namespace
-
-void MetricSink::Add(const FamilyDesc& desc, std::initializer_list<std::string_view> label_values,
+void FamilySink::Add(const FamilyDesc& desc, std::initializer_list<std::string_view> label_values,
                      double value) {
-  Fill(desc, label_values, value, NewSample(desc));
+  AddSample(desc, label_values, value);
 }
 
-void MetricSink::Add(const FamilyDesc& desc, const std::vector<std::string>& label_values,
+void FamilySink::Add(const FamilyDesc& desc, const std::vector<std::string>& label_values,
                      double value) {
-  Fill(desc, label_values, value, NewSample(desc));
+  AddSample(desc, label_values, value);
 }
 
 }  // namespace nfct

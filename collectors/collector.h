@@ -37,7 +37,8 @@ class Status {
   std::string reason_;
 };
 
-// One metric family, declared once as data. Tests walk every declaration.
+// One metric family, declared once as data. Tests walk every declaration. A sample carries one
+// value, so the type is Counter, Gauge or Untyped.
 struct FamilyDesc {
   std::string_view name;
   prometheus::MetricType type;
@@ -45,17 +46,30 @@ struct FamilyDesc {
   std::vector<std::string_view> labels;
 };
 
-// Collects the samples of one scrape of one collector, grouped by family, in declaration order.
+// Where a scrape writes its samples. The HTTP server's sink writes exposition text at once
+// (exporter/exposition.h); FamilySink keeps prometheus-cpp objects for tests and the doctor.
 class MetricSink {
  public:
+  virtual ~MetricSink() = default;
   // Adds one sample; label_values pair up with desc.labels in order.
+  virtual void Add(const FamilyDesc& desc, std::initializer_list<std::string_view> label_values,
+                   double value) = 0;
+  virtual void Add(const FamilyDesc& desc, const std::vector<std::string>& label_values,
+                   double value) = 0;
+};
+
+// Collects samples as prometheus-cpp families, grouped by family in the order of first use.
+class FamilySink final : public MetricSink {
+ public:
   void Add(const FamilyDesc& desc, std::initializer_list<std::string_view> label_values,
-           double value);
-  void Add(const FamilyDesc& desc, const std::vector<std::string>& label_values, double value);
+           double value) override;
+  void Add(const FamilyDesc& desc, const std::vector<std::string>& label_values,
+           double value) override;
   std::vector<prometheus::MetricFamily> Take() { return std::move(families_); }
 
  private:
-  prometheus::ClientMetric& NewSample(const FamilyDesc& desc);
+  template <typename Values>
+  void AddSample(const FamilyDesc& desc, const Values& label_values, double value);
   std::vector<prometheus::MetricFamily> families_;
 };
 

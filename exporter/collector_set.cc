@@ -71,12 +71,9 @@ void CollectorSet::Record(size_t index, const Status& status, double seconds) co
   }
 }
 
-std::vector<prometheus::MetricFamily> CollectorSet::Collect() const {
-  std::vector<prometheus::MetricFamily> families;
-  MetricSink meta;
+void CollectorSet::CollectInto(MetricSink& sink) const {
   for (size_t i = 0; i < collectors_.size(); ++i) {
     const auto& named = collectors_[i];
-    MetricSink sink;
     auto begin = clock_.steady();
     Status status = Status::Ok();
     try {
@@ -88,16 +85,29 @@ std::vector<prometheus::MetricFamily> CollectorSet::Collect() const {
     }
     double seconds = std::chrono::duration<double>(clock_.steady() - begin).count();
     Record(i, status, seconds);
-    meta.Add(kDuration, {named.name}, seconds);
-    meta.Add(kSuccess, {named.name}, status.ok() ? 1 : 0);
-    for (auto& family : sink.Take()) families.push_back(std::move(family));
+    sink.Add(kDuration, {named.name}, seconds);
+    sink.Add(kSuccess, {named.name}, status.ok() ? 1 : 0);
   }
-  for (auto& family : meta.Take()) families.push_back(std::move(family));
-  if (exporter_metrics_) {
-    MetricSink self;
-    self_metrics_.Collect(self);
-    for (auto& family : self.Take()) families.push_back(std::move(family));
+  if (exporter_metrics_) self_metrics_.Collect(sink);
+}
+
+void CollectorSet::WriteScrape(ExpositionSink& sink, std::string& out) const {
+  if (sink.empty()) {
+    // The name order is fixed here, once per sink, from what the collectors declare.
+    for (const auto& named : collectors_) {
+      for (const auto& desc : named.collector->Families()) sink.Declare(desc);
+    }
+    for (const auto& desc : OwnFamilies()) sink.Declare(desc);
   }
+  sink.Clear();
+  CollectInto(sink);
+  sink.Finish(out);
+}
+
+std::vector<prometheus::MetricFamily> CollectorSet::Collect() const {
+  FamilySink sink;
+  CollectInto(sink);
+  auto families = sink.Take();
   // prometheus-cpp 1.0.1 serialises in the given order: sort for a stable exposition.
   std::stable_sort(families.begin(), families.end(),
                    [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -1,7 +1,8 @@
-// The one Collectable behind /metrics: runs every enabled collector, times it, catches what it
-// throws, adds nf_conntrack_scrape_collector_{duration_seconds,success} and the exporter's own
-// metrics, and returns families sorted by name. Logs one line when a collector's state changes.
-// Collect() is thread safe (HTTP threads call it concurrently).
+// The one source of /metrics: runs every enabled collector, times it, catches what it throws, adds
+// nf_conntrack_scrape_collector_{duration_seconds,success} and the exporter's own metrics, and
+// writes the exposition text (WriteScrape, the HTTP server) or returns families sorted by name
+// (Collect, tests). Logs one line when a collector's state changes. Both are thread safe (HTTP
+// threads scrape concurrently, each with its own ExpositionSink).
 #pragma once
 
 #include <prometheus/collectable.h>
@@ -14,6 +15,7 @@
 #include "collectors/all.h"
 #include "collectors/collector.h"
 #include "collectors/env.h"
+#include "exporter/exposition.h"
 #include "exporter/self_metrics.h"
 
 namespace nfct {
@@ -36,6 +38,9 @@ class CollectorSet : public prometheus::Collectable {
 
   void Start();
   void Stop();
+  // Appends one scrape's exposition to `out`: families in name order, the bytes WriteExposition
+  // writes from Collect(). `sink` is the caller's scratch, reused from scrape to scrape.
+  void WriteScrape(ExpositionSink& sink, std::string& out) const;
   std::vector<prometheus::MetricFamily> Collect() const override;
   std::vector<CollectorState> States() const;
   // What each collector may raise around a kernel call (Collector::Capabilities), in order.
@@ -45,6 +50,7 @@ class CollectorSet : public prometheus::Collectable {
   static const std::vector<FamilyDesc>& OwnFamilies();
 
  private:
+  void CollectInto(MetricSink& sink) const;
   void Record(size_t index, const Status& status, double seconds) const;
 
   std::vector<Named> collectors_;

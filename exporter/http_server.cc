@@ -205,7 +205,8 @@ struct HttpServer::Connection {
 // A worker thread and what it reuses from one request to the next.
 struct HttpServer::Worker {
   std::thread thread;
-  std::string text;  // the exposition before compression
+  std::string text;       // the exposition before compression
+  ExpositionSink scrape;  // this worker's scrape buffers
   z_stream gzip{};
   bool gzip_ready = false;
   ~Worker() {
@@ -623,7 +624,7 @@ void HttpServer::Answer(Worker& worker, Connection& connection) {
     bool gzip = worker.gzip_ready && AcceptsGzip(request.Header("Accept-Encoding"));
     std::string& text = gzip ? worker.text : body->data;
     text.clear();
-    WriteExposition(collectors_.Collect(), text);
+    collectors_.WriteScrape(worker.scrape, text);
     if (connection.counted_scrape) --scrapes_;
     if (gzip) {
       deflateReset(&worker.gzip);

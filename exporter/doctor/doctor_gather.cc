@@ -40,7 +40,7 @@ struct Scrape {
 };
 
 Scrape Run(Collector& collector) {
-  MetricSink sink;
+  FamilySink sink;
   Status status = collector.Collect(sink);
   return {sink.Take(), std::move(status)};
 }

@@ -1,9 +1,11 @@
 // What one scrape costs without HTTP, on the running kernel: the default collectors, built as
-// the exporter builds them, each collected alone and then all together with the exposition
-// written, for SECONDS each; the calling thread's CPU split into user and kernel time
-// (getrusage RUSAGE_THREAD; background workers are not counted). The kernel time is what the
-// reads themselves cost: no user-space change removes it while every value is read on every
-// scrape. tests/bench/serving_bench.sh runs it in its netns beside the HTTP numbers.
+// the exporter builds them, each alone and then all together, scraped as the HTTP server does
+// (CollectorSet::WriteScrape: samples written into the exposition text), and once more through
+// prometheus-cpp objects (Collect, then WriteExposition) for comparison, for SECONDS each; the
+// calling thread's CPU split into user and kernel time (getrusage RUSAGE_THREAD; background workers
+// are not counted). The kernel time is what the reads themselves cost: no user-space change removes
+// it while every value is read on every scrape. tests/bench/serving_bench.sh runs it in its netns
+// beside the HTTP numbers.
 //   scrape_cost_bench [SECONDS]   (default 3 per row; root for the netlink collectors)
 #include <sys/resource.h>
 
@@ -90,7 +92,12 @@ int main(int argc, char** argv) {
     auto set = Build(enabled, false);
     // Background collectors (table, netns) serve a snapshot: give the first one time to land.
     std::this_thread::sleep_for(std::chrono::seconds(2));
-    Print("collector " + std::string(entry.name), Measure(seconds, [&] { set->Collect(); }));
+    ExpositionSink sink;
+    std::string text;
+    Print("collector " + std::string(entry.name), Measure(seconds, [&] {
+            text.clear();
+            set->WriteScrape(sink, text);
+          }));
     set->Stop();
   }
   auto enabled = defaults;
@@ -98,9 +105,13 @@ int main(int argc, char** argv) {
     enabled[std::string(entry.name)] = entry.enabled_by_default;
   auto set = Build(enabled, true);
   std::this_thread::sleep_for(std::chrono::seconds(2));
+  ExpositionSink sink;
   std::string text;
-  Print("all defaults + exporter metrics", Measure(seconds, [&] { set->Collect(); }));
-  Print("the same, exposition written", Measure(seconds, [&] {
+  Print("all defaults + exporter metrics", Measure(seconds, [&] {
+          text.clear();
+          set->WriteScrape(sink, text);
+        }));
+  Print("the same, through prometheus-cpp objects", Measure(seconds, [&] {
           text.clear();
           WriteExposition(set->Collect(), text);
         }));

@@ -85,7 +85,7 @@ uint64_t RawCountDump() {
 // (collector) The whole worker step: sysctl check, dump, decode, top-K, publish.
 uint64_t CollectorDump(nfct::TableCollector& collector) {
   collector.RunOnce();
-  nfct::MetricSink sink;
+  nfct::FamilySink sink;
   collector.Collect(sink);
   for (const auto& family : sink.Take()) {
     if (family.name == "nf_conntrack_table_dump_entries") {

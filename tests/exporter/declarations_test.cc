@@ -44,6 +44,10 @@ TEST(Declarations, FollowPrometheusConventions) {
     EXPECT_TRUE(ValidMetricName(desc.name));
     EXPECT_TRUE(names.insert(desc.name).second) << "declared twice";
     EXPECT_TRUE(desc.name.starts_with("nf_conntrack_") || desc.name.starts_with("process_"));
+    // A sink takes one value per sample: no summaries or histograms.
+    EXPECT_TRUE(desc.type == prometheus::MetricType::Counter ||
+                desc.type == prometheus::MetricType::Gauge ||
+                desc.type == prometheus::MetricType::Untyped);
     bool total = desc.name.ends_with("_total");
     EXPECT_EQ(total, desc.type == prometheus::MetricType::Counter) << "_total iff counter";
     ASSERT_FALSE(desc.help.empty());

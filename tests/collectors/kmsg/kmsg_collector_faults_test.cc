@@ -69,7 +69,7 @@ class KmsgFaults : public ::testing::Test {
     // Read and counted before the faults begin, and before the set's first scrape, so that
     // the log holds no line about a reader that has not started yet.
     for (int i = 0; i < 500; ++i) {
-      MetricSink sink;
+      FamilySink sink;
       if (reader->Collect(sink).ok()) break;
       std::this_thread::sleep_for(10ms);
     }

@@ -44,7 +44,7 @@ struct Scrape {
 };
 
 Scrape Collect(KmsgCollector& collector) {
-  MetricSink sink;
+  FamilySink sink;
   Status status = collector.Collect(sink);
   auto families = sink.Take();
   std::sort(families.begin(), families.end(),
@@ -161,7 +161,7 @@ TEST(MakeKmsgCollector, ChoosesTheSourceFromTheOption) {
     MadeCollector made = MakeKmsgCollector(env, {{"source", ok}});
     ASSERT_TRUE(made.collector) << ok << ": " << made.error;
     // Before Start, a scrape holds only the source's info series: its label is the source.
-    MetricSink sink;
+    FamilySink sink;
     made.collector->Collect(sink);
     auto families = sink.Take();
     ASSERT_EQ(families.size(), 1u) << ok;

@@ -196,7 +196,7 @@ TEST_F(NetnsFixture, UnavailableWithoutTheModuleOrProcfsStats) {
 
 // Scrapes a collector into {"family{netns}" -> value}.
 std::map<std::string, double> Scrape(NetnsCollector& collector, Status* status = nullptr) {
-  MetricSink sink;
+  FamilySink sink;
   Status result = collector.Collect(sink);
   if (status) *status = result;
   std::map<std::string, double> values;

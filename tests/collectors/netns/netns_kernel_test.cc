@@ -84,7 +84,7 @@ struct Sample {
 
 // Every sample of the collector's last snapshot, by family.
 std::map<std::string, std::vector<Sample>> Scrape(NetnsCollector& collector) {
-  MetricSink sink;
+  FamilySink sink;
   EXPECT_TRUE(collector.Collect(sink).ok());
   std::map<std::string, std::vector<Sample>> out;
   for (const auto& family : sink.Take()) {

@@ -40,7 +40,7 @@ TEST(SysctlCollector, EveryScrapeReadsEveryNumberAgain) {
   Env env{root / "proc", root / "sys", {}};
   SysctlCollector collector(env);
   auto scrape = [&] {
-    MetricSink sink;
+    FamilySink sink;
     EXPECT_TRUE(collector.Collect(sink).ok());
     return sink.Take();
   };

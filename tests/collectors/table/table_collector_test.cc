@@ -93,7 +93,7 @@ struct Scrape {
 };
 
 Scrape Collect(Collector& collector) {
-  MetricSink sink;
+  FamilySink sink;
   Scrape scrape;
   scrape.status = collector.Collect(sink);
   scrape.families = sink.Take();

@@ -169,7 +169,7 @@ TEST(TableKernel, StopIsPromptInTheMiddleOfALargeDump) {
   collector.Stop();
   auto took = std::chrono::steady_clock::now() - begin;
   EXPECT_LT(took, 300ms);
-  MetricSink sink;
+  FamilySink sink;
   collector.Collect(sink);
   for (const auto& family : sink.Take()) {
     EXPECT_NE(family.name, "nf_conntrack_table_entries") << "a cancelled dump was published";
