@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
           text.clear();
           set->WriteScrape(sink, text);
         }));
-  Print("the same, through prometheus-cpp objects", Measure(seconds, [&] {
+  Print("the same, as prometheus-cpp objects", Measure(seconds, [&] {
           text.clear();
           WriteExposition(set->Collect(), text);
         }));
