@@ -126,7 +126,7 @@ uint64_t BasicAuth::bcrypt_runs() const {
   return bcrypt_runs_;
 }
 
-BasicAuth::Result BasicAuth::Check(std::string_view authorization) {
+BasicAuth::Result BasicAuth::Check(std::string_view authorization, Mode mode) {
   if (!enabled()) return Result::kOk;
   constexpr std::string_view kScheme = "basic ";
   if (authorization.size() < kScheme.size()) return Result::kDenied;
@@ -142,12 +142,12 @@ BasicAuth::Result BasicAuth::Check(std::string_view authorization) {
   size_t colon = decoded.find(':');
   if (colon == std::string::npos) return Result::kDenied;
   Result result = Check(std::string_view(decoded).substr(0, colon),
-                        std::string_view(decoded).substr(colon + 1));
+                        std::string_view(decoded).substr(colon + 1), mode);
   std::fill(decoded.begin(), decoded.end(), '\0');
   return result;
 }
 
-BasicAuth::Result BasicAuth::Check(std::string_view user, std::string_view password) {
+BasicAuth::Result BasicAuth::Check(std::string_view user, std::string_view password, Mode mode) {
   if (!enabled()) return Result::kOk;
   // crypt() reads a C string: "secret\0anything" must not pass as "secret".
   if (password.find('\0') != std::string_view::npos) return Result::kDenied;
@@ -160,6 +160,7 @@ BasicAuth::Result BasicAuth::Check(std::string_view user, std::string_view passw
       return Result::kOk;
     if (failures_.count(key)) return Result::kDenied;
     if (in_bcrypt_ >= options_.max_concurrent || !TakeBudget()) return Result::kThrottled;
+    if (mode == Mode::kNoBlock) return Result::kWouldBlock;
     ++in_bcrypt_;
   }
   bool match = false;

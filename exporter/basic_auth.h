@@ -2,7 +2,8 @@
 // with libxcrypt. bcrypt costs ~55 ms at cost 10, so a verified password is remembered (as a
 // keyed SHA-256, compared in constant time), a refused one too, unknown users pay the same bcrypt
 // as known ones, and bcrypt time is budgeted so a hostile client cannot turn it into a CPU burner.
-// The HTTP server calls Check() for each request; thread safe.
+// The HTTP server calls Check() for each request, first on its event loop without blocking (an
+// answer from the cache), then on a worker when bcrypt must run; thread safe.
 #pragma once
 
 #include <crypt.h>
@@ -25,8 +26,14 @@ class BasicAuth {
  public:
   enum class Result {
     kOk,
-    kDenied,     // 401 with kChallenge
-    kThrottled,  // the bcrypt budget is spent: 429, nothing was computed
+    kDenied,      // 401 with kChallenge
+    kThrottled,   // the bcrypt budget is spent: 429, nothing was computed
+    kWouldBlock,  // only in kNoBlock mode: the answer needs a bcrypt run (~55 ms)
+  };
+  enum class Mode {
+    kMayBlock,  // runs bcrypt when the answer is not remembered
+    kNoBlock,   // answers only what needs no bcrypt (remembered, malformed, throttled), in
+                // microseconds, and kWouldBlock otherwise
   };
   struct Options {
     // bcrypt may use this share of one core over time (0.25: 250 ms per second)...
@@ -35,7 +42,7 @@ class BasicAuth {
     double burst_seconds = 1.0;
     size_t remembered_failures = 256;  // distinct wrong user/password pairs remembered
     // Password checks running or queued at once; more get kThrottled at once. 1 keeps all but
-    // one of the server's workers free for scrapes whose password is remembered.
+    // one of the server's workers free to refuse the rest without waiting.
     int max_concurrent = 1;
     std::function<std::chrono::steady_clock::time_point()> now = [] {
       return std::chrono::steady_clock::now();
@@ -53,8 +60,8 @@ class BasicAuth {
 
   bool enabled() const { return !users_.empty(); }
   // The value of the Authorization header ("Basic dXNlcjpwYXNz"); empty when there was none.
-  Result Check(std::string_view authorization);
-  Result Check(std::string_view user, std::string_view password);
+  Result Check(std::string_view authorization, Mode mode = Mode::kMayBlock);
+  Result Check(std::string_view user, std::string_view password, Mode mode = Mode::kMayBlock);
   // bcrypt runs so far (tests and the log use it).
   uint64_t bcrypt_runs() const;
 

@@ -29,8 +29,10 @@ constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-
 constexpr const char* kTextType = "text/plain; charset=utf-8";
 // Request bodies are never read: anything larger than this is refused before it is sent.
 constexpr size_t kMaxBodyBytes = 64 * 1024;
-// Workers answer requests; the event loops only move bytes. Two, so that one slow scrape
-// leaves health checks and the landing page served.
+// Event-loop threads per listen socket; each answers the requests of its own connections.
+constexpr unsigned kLoopThreads = 2;
+// Workers for requests whose check may block (bcrypt); BasicAuth lets one run bcrypt while the
+// other refuses what is over the budget.
 constexpr int kWorkers = 2;
 // Response buffers kept for reuse; more responses in flight than this allocate and free.
 constexpr size_t kPooledBuffers = 16;
@@ -173,9 +175,36 @@ MHD_Response* StaticResponse(std::string_view text) {
                                          MHD_RESPMEM_PERSISTENT);
 }
 
+HttpReply TooManyScrapes() {
+  return {503, "Too many concurrent scrapes; raise --web.max-requests.\n"};
+}
+
 MHD_Response* CopiedResponse(std::string_view text) {
   return MHD_create_response_from_buffer(text.size(), const_cast<char*>(text.data()),
                                          MHD_RESPMEM_MUST_COPY);
+}
+
+// What a thread that answers scrapes reuses from one to the next: the sample buffers, the
+// exposition before compression and a gzip state (deflateReset is far cheaper than deflateInit).
+struct Scratch {
+  std::string text;       // the exposition before compression
+  ExpositionSink scrape;  // the scrape's sample buffers
+  z_stream gzip{};
+  bool gzip_ready = false;
+  Scratch() {
+    // Level 1: a third of the default level's CPU for a few percent more bytes; gzip framing.
+    gzip_ready = deflateInit2(&gzip, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+  }
+  ~Scratch() {
+    if (gzip_ready) deflateEnd(&gzip);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+};
+
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
 }
 
 }  // namespace
@@ -189,8 +218,8 @@ struct HttpServer::Connection {
   // Guarded by connections_mutex_: the reaper shuts the socket down when a head is overdue.
   bool head_pending = true;
   SteadyClock::time_point deadline;
-  // The request a worker answers; written by the event loop before the connection is
-  // suspended, read by one worker while it is suspended.
+  // The request being answered; written by the event loop, and when a check must block, read
+  // by one worker while the connection is suspended.
   std::string method;
   std::string path;
   std::vector<std::pair<std::string, std::string>> headers;  // reused across requests
@@ -200,18 +229,6 @@ struct HttpServer::Connection {
   bool counted_scrape = false;
   MHD_Response* response = nullptr;
   unsigned status = 0;
-};
-
-// A worker thread and what it reuses from one request to the next.
-struct HttpServer::Worker {
-  std::thread thread;
-  std::string text;       // the exposition before compression
-  ExpositionSink scrape;  // this worker's scrape buffers
-  z_stream gzip{};
-  bool gzip_ready = false;
-  ~Worker() {
-    if (gzip_ready) deflateEnd(&gzip);
-  }
 };
 
 std::string_view HttpRequest::Header(std::string_view name) const {
@@ -339,20 +356,16 @@ std::string HttpServer::AdoptListenSocket(int fd, std::string_view label) {
 }
 
 std::string HttpServer::Start() {
-  for (int i = 0; i < kWorkers; ++i) {
-    auto worker = std::make_unique<Worker>();
-    // Level 1: a third of the default level's CPU for a few percent more bytes; gzip framing.
-    worker->gzip_ready =
-        deflateInit2(&worker->gzip, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-    Worker* raw = worker.get();
-    worker->thread = std::thread([this, raw] { WorkerLoop(*raw); });
-    workers_.push_back(std::move(worker));
+  if (hooks_.check) {
+    for (int i = 0; i < kWorkers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
   }
   reaper_ = std::thread([this] { ReaperLoop(); });
 
   const HttpLimits& limits = options_.limits;
   unsigned timeout_seconds =
       static_cast<unsigned>(std::max<int64_t>(1, (limits.idle_timeout.count() + 999) / 1000));
+  // libmicrohttpd splits the connection limit between the threads: each needs one at least.
+  unsigned threads = std::min(kLoopThreads, limits.max_connections);
   while (!listen_fds_.empty()) {
     int fd = listen_fds_.front();
     std::vector<MHD_OptionItem> items = {
@@ -366,12 +379,14 @@ std::string HttpServer::Start() {
         {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&HttpServer::OnCompleted), this},
         {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&MhdLog), nullptr},
     };
+    if (threads > 1) items.push_back({MHD_OPTION_THREAD_POOL_SIZE, threads, nullptr});
     for (const auto& item : hooks_.daemon_options) items.push_back(item);
     items.push_back({MHD_OPTION_END, 0, nullptr});
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                          MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | hooks_.daemon_flags;
-    MHD_Daemon* daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, &HttpServer::OnRequest, this,
-                                          MHD_OPTION_ARRAY, items.data(), MHD_OPTION_END);
+    MHD_Daemon* daemon =
+        MHD_start_daemon(flags, 0, &HttpServer::OnAccept, this, &HttpServer::OnRequest, this,
+                         MHD_OPTION_ARRAY, items.data(), MHD_OPTION_END);
     if (daemon == nullptr) {
       return "cannot start the HTTP server on port " + std::to_string(LocalPort(fd)) +
              " (libmicrohttpd refused the options; see debug log)";
@@ -384,18 +399,13 @@ std::string HttpServer::Start() {
 }
 
 void HttpServer::Stop() {
-  if (workers_.empty() && daemons_.empty()) return;
-  // Stop accepting first: new connections are refused. shutdown() takes a Linux listening
-  // socket out of LISTEN; the descriptor itself is closed only after the daemon thread has
-  // ended, because that thread may still be calling epoll_ctl on it (closing it here raced
-  // with that, and a reused descriptor number would have been touched).
-  std::vector<MHD_socket> quiesced;
-  for (MHD_Daemon* daemon : daemons_) {
-    MHD_socket fd = MHD_quiesce_daemon(daemon);
-    if (fd == MHD_INVALID_SOCKET) continue;
-    shutdown(fd, SHUT_RDWR);
-    quiesced.push_back(fd);
-  }
+  if (!reaper_.joinable()) return;  // never started, or stopped already
+  // Stop accepting first: a new connection is closed as soon as it is accepted. Not with
+  // MHD_quiesce_daemon: with a thread pool and epoll, libmicrohttpd 0.9.75 removes the listen
+  // socket from each thread's epoll set from this thread, racing with the thread doing the same
+  // (at its connection limit), and aborts when it loses; nor by shutting the socket down, which
+  // leaves it readable and spins every loop until the daemon stops.
+  accepting_ = false;
   auto give_up = SteadyClock::now() + kStopGrace;
   while (requests_ > 0 && SteadyClock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -406,17 +416,21 @@ void HttpServer::Stop() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
-  for (auto& worker : workers_) worker->thread.join();
+  for (auto& worker : workers_) worker.join();
   workers_.clear();
+  // Closes every connection, then the listen socket, once the loop threads have ended.
   for (MHD_Daemon* daemon : daemons_) MHD_stop_daemon(daemon);
   daemons_.clear();
-  for (MHD_socket fd : quiesced) close(fd);
   {
     std::lock_guard lock(connections_mutex_);
     reaper_stop_ = true;
   }
   reaper_cv_.notify_all();
-  if (reaper_.joinable()) reaper_.join();
+  reaper_.join();
+}
+
+MHD_Result HttpServer::OnAccept(void* cls, const sockaddr*, socklen_t) {
+  return static_cast<HttpServer*>(cls)->accepting_ ? MHD_YES : MHD_NO;
 }
 
 void HttpServer::OnConnection(void* cls, MHD_Connection* mhd, void** socket_context,
@@ -471,9 +485,9 @@ void HttpServer::OnCompleted(void* cls, MHD_Connection*, void** request_context,
   --server->requests_;
 }
 
-MHD_Result HttpServer::Queue(MHD_Connection* mhd, const HttpReply& reply) {
+MHD_Response* HttpServer::MakeResponse(const HttpReply& reply) const {
   MHD_Response* response = CopiedResponse(reply.body);
-  if (response == nullptr) return MHD_NO;
+  if (response == nullptr) return nullptr;
   MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, reply.content_type.c_str());
   for (const auto& [name, value] : reply.headers) {
     MHD_add_response_header(response, name.c_str(), value.c_str());
@@ -481,8 +495,22 @@ MHD_Result HttpServer::Queue(MHD_Connection* mhd, const HttpReply& reply) {
   for (const auto& [name, value] : hooks_.response_headers) {
     MHD_add_response_header(response, name.c_str(), value.c_str());
   }
+  return response;
+}
+
+MHD_Result HttpServer::Queue(MHD_Connection* mhd, const HttpReply& reply) {
+  MHD_Response* response = MakeResponse(reply);
+  if (response == nullptr) return MHD_NO;
   MHD_Result result = MHD_queue_response(mhd, reply.status, response);
   MHD_destroy_response(response);
+  return result;
+}
+
+MHD_Result HttpServer::SendPrepared(MHD_Connection* mhd, Connection& connection) {
+  if (connection.response == nullptr) return MHD_NO;
+  MHD_Result result = MHD_queue_response(mhd, connection.status, connection.response);
+  MHD_destroy_response(connection.response);
+  connection.response = nullptr;
   return result;
 }
 
@@ -502,14 +530,10 @@ MHD_Result HttpServer::OnRequest(void* cls, MHD_Connection* mhd, const char* url
     // The whole request is in. Answering from here (not from the first call) keeps the
     // connection alive: libmicrohttpd closes it when the first call queues a response.
     connection->stage = Connection::Stage::kWorking;
-    return server->Dispatch(mhd, *connection);
+    return server->Respond(mhd, *connection);
   }
   // Called again after a worker resumed the connection: send what it prepared.
-  if (connection->response == nullptr) return MHD_NO;
-  MHD_Result result = MHD_queue_response(mhd, connection->status, connection->response);
-  MHD_destroy_response(connection->response);
-  connection->response = nullptr;
-  return result;
+  return server->SendPrepared(mhd, *connection);
 }
 
 MHD_Result HttpServer::OnHead(MHD_Connection* mhd, const char* url, const char* method,
@@ -545,15 +569,19 @@ MHD_Result HttpServer::OnHead(MHD_Connection* mhd, const char* url, const char* 
   return MHD_YES;
 }
 
-MHD_Result HttpServer::Dispatch(MHD_Connection* mhd, Connection& connection) {
+bool HttpServer::AdmitScrape(Connection& connection) {
   connection.counted_scrape = false;
-  if (connection.path == options_.telemetry_path && options_.max_requests > 0) {
-    if (++scrapes_ > options_.max_requests) {
-      --scrapes_;
-      return Queue(mhd, {503, "Too many concurrent scrapes; raise --web.max-requests.\n"});
-    }
-    connection.counted_scrape = true;
+  if (connection.path != options_.telemetry_path || options_.max_requests <= 0) return true;
+  if (++scrapes_ > options_.max_requests) {
+    --scrapes_;
+    return false;
   }
+  connection.counted_scrape = true;
+  return true;
+}
+
+MHD_Result HttpServer::Respond(MHD_Connection* mhd, Connection& connection) {
+  connection.counted_scrape = false;
   connection.header_count = 0;
   MHD_get_connection_values(
       mhd, MHD_HEADER_KIND,
@@ -566,16 +594,28 @@ MHD_Result HttpServer::Dispatch(MHD_Connection* mhd, Connection& connection) {
         return MHD_YES;
       },
       &connection);
-  MHD_suspend_connection(mhd);
-  {
-    std::lock_guard lock(queue_mutex_);
-    queue_.push_back(&connection);
+  if (hooks_.check) {
+    HttpCheckResult checked = hooks_.check(Request(connection), false);
+    if (checked.verdict == HttpCheckResult::Verdict::kReply) return Queue(mhd, checked.reply);
+    if (checked.verdict == HttpCheckResult::Verdict::kWouldBlock) {
+      // Off the loop: this thread's other connections go on while a worker decides.
+      MHD_suspend_connection(mhd);
+      {
+        std::lock_guard lock(queue_mutex_);
+        queue_.push_back(&connection);
+      }
+      queue_cv_.notify_one();
+      return MHD_YES;
+    }
   }
-  queue_cv_.notify_one();
-  return MHD_YES;
+  // Everything else is answered here, on the loop: a scrape reads kept-open files and
+  // snapshots (~0.1-0.2 ms), the other paths are static or nearly.
+  if (!AdmitScrape(connection)) return Queue(mhd, TooManyScrapes());
+  Answer(connection);
+  return SendPrepared(mhd, connection);
 }
 
-void HttpServer::WorkerLoop(Worker& worker) {
+void HttpServer::WorkerLoop() {
   while (true) {
     Connection* connection = nullptr;
     {
@@ -585,16 +625,26 @@ void HttpServer::WorkerLoop(Worker& worker) {
       connection = queue_.front();
       queue_.pop_front();
     }
-    Answer(worker, *connection);
+    HttpCheckResult checked = hooks_.check(Request(*connection), true);
+    using Verdict = HttpCheckResult::Verdict;
+    if (checked.verdict == Verdict::kPass && AdmitScrape(*connection)) {
+      Answer(*connection);
+    } else {
+      if (checked.verdict == Verdict::kPass) {
+        checked.reply = TooManyScrapes();
+      } else if (checked.verdict == Verdict::kWouldBlock) {
+        // From a call that may block: refused rather than answered unchecked.
+        checked.reply = {500, "Internal error: the request check did not decide.\n"};
+      }
+      connection->response = MakeResponse(checked.reply);
+      connection->status = checked.reply.status;
+    }
     MHD_resume_connection(connection->mhd);
   }
 }
 
-void HttpServer::Answer(Worker& worker, Connection& connection) {
-  HttpRequest request{connection.method,
-                      connection.path,
-                      {connection.headers.data(), connection.header_count},
-                      connection.mhd};
+void HttpServer::Answer(Connection& connection) {
+  HttpRequest request = Request(connection);
   auto finish = [&](MHD_Response* response, unsigned status, const char* type) {
     if (response != nullptr) {
       MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -605,37 +655,26 @@ void HttpServer::Answer(Worker& worker, Connection& connection) {
     connection.response = response;
     connection.status = status;
   };
-  if (hooks_.check) {
-    if (auto reply = hooks_.check(request)) {
-      MHD_Response* response = CopiedResponse(reply->body);
-      if (response != nullptr) {
-        for (const auto& [name, value] : reply->headers) {
-          MHD_add_response_header(response, name.c_str(), value.c_str());
-        }
-      }
-      finish(response, reply->status, reply->content_type.c_str());
-      if (connection.counted_scrape) --scrapes_;
-      return;
-    }
-  }
   const std::string& path = connection.path;
   if (path == options_.telemetry_path) {
+    Scratch& scratch = ThreadScratch();
     auto body = Buffers().Take();
-    bool gzip = worker.gzip_ready && AcceptsGzip(request.Header("Accept-Encoding"));
-    std::string& text = gzip ? worker.text : body->data;
+    bool gzip = scratch.gzip_ready && AcceptsGzip(request.Header("Accept-Encoding"));
+    std::string& text = gzip ? scratch.text : body->data;
     text.clear();
-    collectors_.WriteScrape(worker.scrape, text);
+    collectors_.WriteScrape(scratch.scrape, text);
     if (connection.counted_scrape) --scrapes_;
     if (gzip) {
-      deflateReset(&worker.gzip);
-      size_t bound = deflateBound(&worker.gzip, text.size());
+      z_stream& stream = scratch.gzip;
+      deflateReset(&stream);
+      size_t bound = deflateBound(&stream, text.size());
       if (body->data.size() < bound) body->data.resize(bound);
-      worker.gzip.next_in = reinterpret_cast<Bytef*>(text.data());
-      worker.gzip.avail_in = static_cast<uInt>(text.size());
-      worker.gzip.next_out = reinterpret_cast<Bytef*>(body->data.data());
-      worker.gzip.avail_out = static_cast<uInt>(body->data.size());
-      gzip = deflate(&worker.gzip, Z_FINISH) == Z_STREAM_END;
-      body->used = worker.gzip.total_out;
+      stream.next_in = reinterpret_cast<Bytef*>(text.data());
+      stream.avail_in = static_cast<uInt>(text.size());
+      stream.next_out = reinterpret_cast<Bytef*>(body->data.data());
+      stream.avail_out = static_cast<uInt>(body->data.size());
+      gzip = deflate(&stream, Z_FINISH) == Z_STREAM_END;
+      body->used = stream.total_out;
       if (!gzip) {  // cannot happen with deflateBound; plain text is still right
         body->data.assign(text);
         body->used = text.size();
@@ -663,6 +702,13 @@ void HttpServer::Answer(Worker& worker, Connection& connection) {
     finish(StaticResponse("Not found. Try / or the metrics path.\n"), MHD_HTTP_NOT_FOUND,
            kTextType);
   }
+}
+
+HttpRequest HttpServer::Request(const Connection& connection) const {
+  return {connection.method,
+          connection.path,
+          {connection.headers.data(), connection.header_count},
+          connection.mhd};
 }
 
 void HttpServer::ReaperLoop() {

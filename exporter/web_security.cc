@@ -63,27 +63,33 @@ HttpHooks WebSecurity::Hooks() {
   BasicAuth* auth = auth_->enabled() ? auth_.get() : nullptr;
   RateLimiter* limiter = limiter_.get();
   if (auth != nullptr || limiter != nullptr) {
-    hooks.check = [auth, limiter](const HttpRequest& request) -> std::optional<HttpReply> {
-      if (limiter != nullptr && !limiter->Allow())
-        return HttpReply{429, "Too Many Requests\n", "text/plain; charset=utf-8", {}};
-      if (auth == nullptr) return std::nullopt;
-      switch (auth->Check(request.Header("Authorization"))) {
+    hooks.check = [auth, limiter](const HttpRequest& request, bool may_block) {
+      using Verdict = HttpCheckResult::Verdict;
+      auto reply = [](HttpReply r) { return HttpCheckResult{Verdict::kReply, std::move(r)}; };
+      // The blocking call continues a non-blocking one that already took its token.
+      if (!may_block && limiter != nullptr && !limiter->Allow())
+        return reply({429, "Too Many Requests\n", "text/plain; charset=utf-8", {}});
+      if (auth == nullptr) return HttpCheckResult{};
+      auto mode = may_block ? BasicAuth::Mode::kMayBlock : BasicAuth::Mode::kNoBlock;
+      switch (auth->Check(request.Header("Authorization"), mode)) {
         case BasicAuth::Result::kOk:
-          return std::nullopt;
+          return HttpCheckResult{};
+        case BasicAuth::Result::kWouldBlock:
+          return HttpCheckResult{Verdict::kWouldBlock, {}};
         case BasicAuth::Result::kThrottled:
           // Too many unknown passwords lately: no bcrypt now, and no hint whether this one was
           // right. A scraper whose password was verified before is not affected.
-          return HttpReply{429,
-                           "Too Many Requests: too many password checks, retry later\n",
-                           "text/plain; charset=utf-8",
-                           {{"Retry-After", "1"}}};
+          return reply({429,
+                        "Too Many Requests: too many password checks, retry later\n",
+                        "text/plain; charset=utf-8",
+                        {{"Retry-After", "1"}}});
         case BasicAuth::Result::kDenied:
           break;
       }
-      return HttpReply{401,
-                       "Unauthorized\n",
-                       "text/plain; charset=utf-8",
-                       {{"WWW-Authenticate", std::string(BasicAuth::kChallenge)}}};
+      return reply({401,
+                    "Unauthorized\n",
+                    "text/plain; charset=utf-8",
+                    {{"WWW-Authenticate", std::string(BasicAuth::kChallenge)}}});
     };
   }
   return hooks;

@@ -100,6 +100,35 @@ TEST(BasicAuthTest, VerifiedAndRefusedPasswordsAreRemembered) {
   EXPECT_EQ(auth.bcrypt_runs(), 4u);
 }
 
+TEST(BasicAuthTest, WithoutBlockingOnlyWhatNeedsNoBcryptIsAnswered) {
+  // The HTTP server asks on its event loop first: nothing there may wait for a bcrypt.
+  constexpr auto kNoBlock = BasicAuth::Mode::kNoBlock;
+  BasicAuth auth(Users());
+  EXPECT_EQ(auth.Check(Header("alice:alice-password"), kNoBlock), Result::kWouldBlock);
+  EXPECT_EQ(auth.Check(Header("mallory:x"), kNoBlock), Result::kWouldBlock);  // unknown alike
+  EXPECT_EQ(auth.Check("", kNoBlock), Result::kDenied);                       // no header
+  EXPECT_EQ(auth.Check("Basic !!!!", kNoBlock), Result::kDenied);             // malformed
+  EXPECT_EQ(auth.bcrypt_runs(), 0u);
+  EXPECT_EQ(auth.Check(Header("alice:alice-password")), Result::kOk);
+  EXPECT_EQ(auth.Check(Header("alice:wrong")), Result::kDenied);
+  EXPECT_EQ(auth.bcrypt_runs(), 2u);
+  // Remembered answers come without blocking.
+  EXPECT_EQ(auth.Check(Header("alice:alice-password"), kNoBlock), Result::kOk);
+  EXPECT_EQ(auth.Check(Header("alice:wrong"), kNoBlock), Result::kDenied);
+  EXPECT_EQ(auth.Check(Header("alice:other"), kNoBlock), Result::kWouldBlock);
+  EXPECT_EQ(auth.bcrypt_runs(), 2u);
+}
+
+TEST(BasicAuthTest, WithoutBlockingASpentBudgetIsThrottled) {
+  auto now = std::make_shared<std::chrono::steady_clock::time_point>();
+  BasicAuth::Options options;
+  options.burst_seconds = 0.0;  // nothing to spend until time passes
+  options.now = [now] { return *now; };
+  BasicAuth auth(Users(), options);
+  EXPECT_EQ(auth.Check("bob", "bob-password", BasicAuth::Mode::kNoBlock), Result::kThrottled);
+  EXPECT_EQ(auth.bcrypt_runs(), 0u);
+}
+
 TEST(BasicAuthTest, RememberedFailuresAreBounded) {
   BasicAuth::Options options;
   options.remembered_failures = 3;

@@ -45,12 +45,14 @@ std::unique_ptr<CollectorSet> SlowSet(std::chrono::milliseconds delay) {
 
 class HttpServerTest : public ::testing::Test {
  protected:
-  void StartServer(const CollectorSet& set, HttpOptions options = {"/metrics", 40, {}}) {
+  void StartServer(const CollectorSet& set, HttpOptions options = {"/metrics", 40, {}},
+                   HttpHooks hooks = {}) {
     server_ = std::make_unique<HttpServer>(
         options, set,
         std::vector<CollectorListing>{{"sysctl", true, "reads sysctls"},
                                       {"stat", true, "reads stats"},
-                                      {"table", false, "dumps <the> table"}});
+                                      {"table", false, "dumps <the> table"}},
+        std::move(hooks));
     ASSERT_EQ(server_->Listen({"127.0.0.1:0"}), "");
     ASSERT_EQ(server_->Start(), "");
     port_ = server_->ports().at(0);
@@ -220,6 +222,48 @@ void ExpectServes(int port) {
   EXPECT_EQ(response->status, 200);
   EXPECT_NE(response->body.find("nf_conntrack_entries 1234"), std::string::npos);
   EXPECT_LT(took, 0.5) << "a normal scrape took " << took << " s";
+}
+
+TEST_F(HttpServerTest, ChecksThatMayBlockRunOffTheEventLoop) {
+  // A check that has to block (bcrypt does, ~55 ms) for requests with X-Slow: while it blocks
+  // for four of them, scrapes on another connection are answered at once.
+  auto set = FixtureSet("healthy");
+  std::atomic<int> blocking_calls{0};
+  HttpHooks hooks;
+  hooks.check = [&](const HttpRequest& request, bool may_block) {
+    using Verdict = HttpCheckResult::Verdict;
+    if (request.Header("X-Slow").empty()) return HttpCheckResult{};
+    if (!may_block) return HttpCheckResult{Verdict::kWouldBlock, {}};
+    ++blocking_calls;
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    return HttpCheckResult{Verdict::kReply, {401, "No.\n"}};
+  };
+  StartServer(*set, {"/metrics", 2, {}}, std::move(hooks));
+  std::vector<std::future<int>> slow;
+  for (int i = 0; i < 4; ++i) {
+    slow.push_back(std::async(std::launch::async, [&] {
+      auto response = Client().Get("/metrics", {{"X-Slow", "1"}});
+      return response ? response->status : -1;
+    }));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto client = Client();
+  client.set_keep_alive(true);
+  double slowest = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto begin = std::chrono::steady_clock::now();
+    auto response = client.Get("/metrics");
+    slowest = std::max(slowest, Seconds(std::chrono::steady_clock::now() - begin));
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);  // the refused ones hold no --web.max-requests slot
+  }
+  EXPECT_LT(slowest, 0.2) << "a scrape waited for another request's check";
+  for (auto& status : slow) EXPECT_EQ(status.get(), 401);
+  EXPECT_EQ(blocking_calls, 4);
+  // Once refused, they hold no slot either: two scrapes at once still fit the limit of 2.
+  auto other = std::async(std::launch::async, [&] { return Client().Get("/metrics")->status; });
+  EXPECT_EQ(client.Get("/metrics")->status, 200);
+  EXPECT_EQ(other.get(), 200);
 }
 
 TEST_F(HttpServerTest, HostileRequestsGetAnErrorAndServingGoesOn) {

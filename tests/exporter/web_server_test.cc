@@ -21,9 +21,9 @@
 namespace nfct::testing {
 namespace {
 
-std::string BcryptHash(const std::string& password) {
+std::string BcryptHash(const std::string& password, int cost = 4) {
   char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-  crypt_gensalt_rn("$2b$", 4, nullptr, 0, setting, sizeof(setting));
+  crypt_gensalt_rn("$2b$", cost, nullptr, 0, setting, sizeof(setting));
   crypt_data data{};
   std::string hash = crypt_rn(password.c_str(), setting, &data, sizeof(data));
   return "$2y$" + hash.substr(4);  // htpasswd's prefix
@@ -128,6 +128,53 @@ TEST_F(WebServerTest, BasicAuthWithoutTls) {
   EXPECT_EQ(client.Get("/metrics")->status, 401);
   client.set_basic_auth("alice", "alice-password");
   EXPECT_EQ(client.Get("/metrics")->status, 200);
+}
+
+TEST_F(WebServerTest, RandomPasswordsDoNotDelayARememberedOne) {
+  // bcrypt at cost 11 (a few hundred milliseconds) for every new password hostile clients send:
+  // it runs off the event loop, so a scraper whose password is remembered is answered from the
+  // cache meanwhile, never after a bcrypt.
+  Start("basic_auth_users:\n  alice: " + BcryptHash("alice-password", 11) + "\n");
+  httplib::Client alice("127.0.0.1", port_);
+  alice.set_keep_alive(true);
+  alice.set_basic_auth("alice", "alice-password");
+  auto begin = std::chrono::steady_clock::now();
+  ASSERT_EQ(alice.Get("/metrics")->status, 200);  // verified once: one bcrypt
+  double bcrypt_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  std::atomic<bool> stop{false};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> hostile;
+  for (int t = 0; t < 8; ++t) {
+    hostile.emplace_back([&, t] {
+      httplib::Client mallory("127.0.0.1", port_);
+      mallory.set_keep_alive(true);
+      for (int i = 0; !stop; ++i) {
+        mallory.set_basic_auth("alice", "guess-" + std::to_string(t) + "-" + std::to_string(i));
+        auto answer = mallory.Get("/metrics");
+        if (answer && (answer->status == 401 || answer->status == 429)) ++refused;
+      }
+    });
+  }
+  // Two seconds of scrapes: the bcrypt budget's burst and its refill both pass meanwhile.
+  double slowest = 0;
+  int scrapes = 0;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+       std::chrono::steady_clock::now() < until; ++scrapes) {
+    auto start = std::chrono::steady_clock::now();
+    auto answer = alice.Get("/metrics");
+    slowest = std::max(
+        slowest, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop = true;
+  for (auto& thread : hostile) thread.join();
+  EXPECT_GT(refused, 8);
+  EXPECT_LT(slowest, bcrypt_seconds / 2)
+      << "slowest of " << scrapes << " scrapes with a remembered password; one bcrypt took "
+      << bcrypt_seconds << " s";
 }
 
 TEST_F(WebServerTest, HeadersOnEveryAnswer) {
