@@ -54,6 +54,11 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # Loaded with dlopen by the kmsg collector's journald source only, so dpkg-shlibdeps cannot see
 # it; every systemd host has it.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS libsystemd0)
+# DT_RELR (exporter/CMakeLists.txt) needs glibc 2.36's loader; dpkg-shlibdeps does not see
+# that version-only need (GLIBC_ABI_DT_RELR).
+if(NFCT_LINKER_HAS_RELR)
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.36)")
+endif()
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/deploy/debian/conffiles
