@@ -321,8 +321,11 @@ TEST_F(HttpServerTest, KeptAliveScrapesAreFastAndFreshOnesToo) {
     EXPECT_EQ(response->get_header_value("Connection"), "");  // not "close"
   }
   std::sort(kept.begin(), kept.end());
-  // Nagle with delayed ACK made this ~40 ms; loopback without it is well under 1 ms.
-  EXPECT_LT(kept[kept.size() / 2], 0.010) << "median kept-alive scrape";
+  // Nagle with delayed ACK made every kept-alive scrape wait for the peer's delayed ACK, which
+  // Linux sends after at least 40 ms; loopback without it is well under 1 ms. The bound sits
+  // below 40 ms rather than near 1 ms because a loaded CI machine under ASan measured a 12 ms
+  // median: it still tells the two apart.
+  EXPECT_LT(kept[kept.size() / 2], 0.035) << "median kept-alive scrape";
   for (int i = 0; i < 20; ++i) {
     auto response = Client().Get("/metrics");
     ASSERT_TRUE(response);
