@@ -22,7 +22,7 @@ void FamilySink::AddSample(const FamilyDesc& desc, const Values& label_values, d
   // A mismatch is a programming error in the collector; the declaration test catches it.
   assert(label_values.size() == desc.labels.size());
   auto family = std::find_if(families_.begin(), families_.end(),
-                             [&](const auto& family) { return family.name == desc.name; });
+                             [&](const auto& existing) { return existing.name == desc.name; });
   if (family == families_.end()) {
     family = families_.insert(families_.end(),
                               {std::string(desc.name), std::string(desc.help), desc.type, {}});

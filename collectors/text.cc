@@ -2,17 +2,24 @@
 
 namespace nfct {
 
-std::vector<std::string_view> SplitFields(std::string_view line) {
+std::string_view TakeField(std::string_view& text) {
   constexpr std::string_view kSpace = " \t\n";
+  size_t start = text.find_first_not_of(kSpace);
+  if (start == std::string_view::npos) {
+    text = {};
+    return {};
+  }
+  size_t end = text.find_first_of(kSpace, start);
+  if (end == std::string_view::npos) end = text.size();
+  std::string_view field = text.substr(start, end - start);
+  text.remove_prefix(end);
+  return field;
+}
+
+std::vector<std::string_view> SplitFields(std::string_view line) {
   std::vector<std::string_view> fields;
-  size_t pos = 0;
-  while (pos < line.size()) {
-    size_t start = line.find_first_not_of(kSpace, pos);
-    if (start == std::string_view::npos) break;
-    size_t end = line.find_first_of(kSpace, start);
-    if (end == std::string_view::npos) end = line.size();
-    fields.push_back(line.substr(start, end - start));
-    pos = end;
+  for (auto field = TakeField(line); !field.empty(); field = TakeField(line)) {
+    fields.push_back(field);
   }
   return fields;
 }

@@ -62,5 +62,8 @@ std::optional<uint64_t> ParseSysctlNumber(std::string_view text);
 
 // Splits on runs of spaces, tabs and newlines; no empty fields. Views point into `line`.
 std::vector<std::string_view> SplitFields(std::string_view line);
+// The first field of `text` as SplitFields sees them, removed from `text`; empty when none is
+// left. Walks the fields of a line read on every scrape without collecting them in a vector.
+std::string_view TakeField(std::string_view& text);
 
 }  // namespace nfct

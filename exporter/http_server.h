@@ -94,11 +94,12 @@ struct HttpHooks {
 // requests in the request callback: health, readiness, landing page, 404s and scrapes (kept-open
 // files and snapshots, ~0.1-0.2 ms). Handing every request to a worker and back cost ~15 % of a
 // scrape (suspend, queue, futex wake, two context switches, resume's eventfd); answering on the
-// loop took CPU per scrape under `wrk -t2 -c10` from 192-210 us to 133-163 us here. Two loops,
-// not one: one loop was as cheap (133-136 us) but then a slow scrape stalls every connection
-// and --web.max-requests could never trigger; with two, a scrape in progress leaves the other
-// loop accepting and answering (503 over the limit). Only a check that may block (bcrypt on a
-// password not yet remembered) is suspended and handed to one of two workers.
+// loop took CPU per scrape under `wrk -t2 -c10` from 192-210 us to 142-163 us here (see
+// docs/benchmarks.md). Two loops, not one: one was as cheap (134-136 us), but a slow scrape
+// would then stall every connection and --web.max-requests could never trigger; with two, a
+// scrape in progress leaves the other loop accepting and answering (503 over the limit). Only a
+// check that may block (bcrypt on a password not yet remembered) is suspended and handed to one
+// of two workers.
 class HttpServer {
  public:
   HttpServer(HttpOptions options, const CollectorSet& collectors,

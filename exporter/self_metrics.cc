@@ -64,12 +64,16 @@ bool ParseProcessStat(std::string_view text, long ticks_per_second, long page_si
                       ProcessStat& out) {
   size_t paren = text.rfind(')');
   if (paren == std::string_view::npos || ticks_per_second <= 0) return false;
-  // Fields after the command name start at field 3 (state).
-  std::vector<std::string_view> fields = SplitFields(text.substr(paren + 1));
-  // utime=14 stime=15 starttime=22 vsize=23 rss=24 (1-based, man 5 proc); fields[0] is field 3.
-  if (fields.size() < 22) return false;
+  // Fields after the command name start at field 3 (state). Walked, not collected: this runs on
+  // every scrape. utime=14 stime=15 starttime=22 vsize=23 rss=24 (1-based, man 5 proc).
+  std::string_view rest = text.substr(paren + 1);
+  std::string_view fields[25];
+  for (size_t field = 3; field < 25; ++field) {
+    fields[field] = TakeField(rest);
+    if (fields[field].empty()) return false;
+  }
   auto number = [&](int field, double& value) {
-    std::string_view f = fields[static_cast<size_t>(field - 3)];
+    std::string_view f = fields[field];
     unsigned long long parsed = 0;
     auto [ptr, ec] = std::from_chars(f.data(), f.data() + f.size(), parsed);
     value = static_cast<double>(parsed);

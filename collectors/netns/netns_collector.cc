@@ -222,11 +222,13 @@ Status NetnsCollector::Collect(MetricSink& sink) {
   std::lock_guard lock(mutex_);
   if (!snapshot_) return status_;
   for (const auto& series : snapshot_->series) {
-    std::vector<std::string> labels = {series.netns, series.name, series.pod_uid,
-                                       series.container_id};
-    sink.Add(kEntries, labels, series.entries);
+    // Views into the snapshot (held under the lock): no copy of the labels per scrape.
+    auto add = [&](const FamilyDesc& desc, double value) {
+      sink.Add(desc, {series.netns, series.name, series.pod_uid, series.container_id}, value);
+    };
+    add(kEntries, series.entries);
     for (size_t c = 0; c < kCounters; ++c) {
-      sink.Add(kCounterFamilies[c], labels, static_cast<double>(series.counters[c]));
+      add(kCounterFamilies[c], static_cast<double>(series.counters[c]));
     }
   }
   sink.Add(kNamespaces, {}, static_cast<double>(snapshot_->namespaces));

@@ -22,10 +22,14 @@ std::variant<StatTable, StatParseError> ParseStatTable(std::string_view text) {
     std::string_view line = text.substr(0, newline);
     text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
     ++line_number;
-    auto fields = SplitFields(line);
+    // Fields are walked, not collected: this runs on every scrape.
+    size_t count = 0;
+    for (std::string_view rest = line; !TakeField(rest).empty();) ++count;
     if (line_number == 1) {
-      if (fields.empty()) return StatParseError{"empty header line"};
-      for (auto field : fields) {
+      if (count == 0) return StatParseError{"empty header line"};
+      table.columns.reserve(count);
+      for (std::string_view rest = line, field = TakeField(rest); !field.empty();
+           field = TakeField(rest)) {
         if (!IsColumnName(field)) {
           return StatParseError{"header field \"" + std::string(field) + "\" is not a name"};
         }
@@ -40,18 +44,20 @@ std::variant<StatTable, StatParseError> ParseStatTable(std::string_view text) {
       }
       continue;
     }
-    if (fields.empty() && text.empty()) break;  // trailing newline
-    if (fields.size() != table.columns.size()) {
+    if (count == 0 && text.empty()) break;  // trailing newline
+    if (count != table.columns.size()) {
       return StatParseError{"line " + std::to_string(line_number) + " has " +
-                            std::to_string(fields.size()) + " fields, header has " +
+                            std::to_string(count) + " fields, header has " +
                             std::to_string(table.columns.size())};
     }
-    auto& row = table.rows.emplace_back(fields.size());
-    for (size_t i = 0; i < fields.size(); ++i) {
-      auto value = ParseHex32(fields[i]);
+    auto& row = table.rows.emplace_back(count);
+    std::string_view rest = line;
+    for (size_t i = 0; i < count; ++i) {
+      std::string_view field = TakeField(rest);
+      auto value = ParseHex32(field);
       if (!value) {
         return StatParseError{"line " + std::to_string(line_number) + " field \"" +
-                              std::string(fields[i]) + "\" is not 32-bit hex"};
+                              std::string(field) + "\" is not 32-bit hex"};
       }
       row[i] = *value;
     }
