@@ -598,12 +598,19 @@ MHD_Result HttpServer::Respond(MHD_Connection* mhd, Connection& connection) {
     HttpCheckResult checked = hooks_.check(Request(connection), false);
     if (checked.verdict == HttpCheckResult::Verdict::kReply) return Queue(mhd, checked.reply);
     if (checked.verdict == HttpCheckResult::Verdict::kWouldBlock) {
-      // Off the loop: this thread's other connections go on while a worker decides.
-      MHD_suspend_connection(mhd);
+      // Off the loop: this thread's other connections go on while a worker decides. Once Stop
+      // has told the workers to end, nobody would answer a queued request (and a suspended
+      // connection must not outlive the daemon): it gets 503 here instead.
+      bool queued = false;
       {
         std::lock_guard lock(queue_mutex_);
-        queue_.push_back(&connection);
+        if (!stopping_) {
+          MHD_suspend_connection(mhd);
+          queue_.push_back(&connection);
+          queued = true;
+        }
       }
+      if (!queued) return Queue(mhd, {503, "Shutting down.\n"});
       queue_cv_.notify_one();
       return MHD_YES;
     }
