@@ -17,6 +17,10 @@ thread_local bool counting = false;
 thread_local size_t allocations = 0;
 }  // namespace
 
+// GCC cannot see that these replacements pair malloc with free and warns that a delete frees
+// what operator new returned (-Wmismatched-new-delete); here they are the same allocator.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t size) {
   if (counting) ++allocations;
   if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
@@ -24,6 +28,7 @@ void* operator new(std::size_t size) {
 }
 void operator delete(void* memory) noexcept { std::free(memory); }
 void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
+#pragma GCC diagnostic pop
 #endif
 
 namespace nfct::testing {

@@ -24,7 +24,9 @@ int InetSocket(int type, bool listening) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  if (listening) EXPECT_EQ(listen(fd, 16), 0);
+  if (listening) {
+    EXPECT_EQ(listen(fd, 16), 0);
+  }
   return fd;
 }
 
