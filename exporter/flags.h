@@ -9,7 +9,7 @@
 
 #include "collectors/all.h"
 #include "collectors/log.h"
-#include "exporter/http_options.h"
+#include "exporter/http/http_options.h"
 
 namespace nfct {
 

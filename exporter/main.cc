@@ -10,10 +10,10 @@
 #include "exporter/collector_set.h"
 #include "exporter/doctor/doctor_command.h"
 #include "exporter/flags.h"
-#include "exporter/http_server.h"
-#include "exporter/systemd_socket.h"
+#include "exporter/http/http_server.h"
 #include "exporter/version.h"
-#include "exporter/web_security.h"
+#include "exporter/web/systemd_socket.h"
+#include "exporter/web/web_security.h"
 
 namespace nfct {
 namespace {

@@ -1,6 +1,6 @@
 // Basic auth against bcrypt hashes: right, wrong, unknown and malformed credentials; what is
 // remembered (no second bcrypt); unknown users cost a bcrypt too; the bcrypt budget.
-#include "exporter/basic_auth.h"
+#include "exporter/web/basic_auth.h"
 
 #include <crypt.h>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Golden /metrics per fixture scenario, fetched through the real HTTP server on port 0.
 #include <httplib.h>
 
-#include "exporter/http_server.h"
+#include "exporter/http/http_server.h"
 #include "tests/support/test_support.h"
 
 namespace nfct::testing {

@@ -1,7 +1,7 @@
 // HTTP behaviour of the real server in-process on port 0 over loopback: content types, gzip,
 // 404/405, health and readiness, keep-alive, concurrent scrapes, the request limit, hostile
 // clients (slowloris, trickle, idle, per-IP and total limits, garbage) and graceful shutdown.
-#include "exporter/http_server.h"
+#include "exporter/http/http_server.h"
 
 #include <arpa/inet.h>
 #include <httplib.h>

@@ -1,7 +1,7 @@
 // --web.systemd-socket: sockets passed as systemd does (LISTEN_PID/LISTEN_FDS, fds from 3 on)
 // are taken and the variables unset; no variables, another process's variables, a count that is
 // not a number, and a descriptor that is not a listening TCP socket are refused with a reason.
-#include "exporter/systemd_socket.h"
+#include "exporter/web/systemd_socket.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // GnuTLS cannot express refused); bad certificate material refused at start; and handshakes
 // against a libmicrohttpd daemon started with the policy: versions, client certificate modes,
 // allowed SANs.
-#include "exporter/tls_policy.h"
+#include "exporter/web/tls_policy.h"
 
 #include <microhttpd.h>
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "exporter/web_config.h"
+#include "exporter/web/web_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace nfct;

@@ -1,6 +1,6 @@
 // The web config parser: every fixture in tests/fixtures/web_config (good_* parse, bad_* are
 // refused with the reason below), what each key becomes, and the file-level errors.
-#include "exporter/web_config.h"
+#include "exporter/web/web_config.h"
 
 #include <gtest/gtest.h>
 

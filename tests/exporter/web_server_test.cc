@@ -12,9 +12,9 @@
 
 #include <chrono>
 
-#include "exporter/http_server.h"
-#include "exporter/systemd_socket.h"
-#include "exporter/web_security.h"
+#include "exporter/http/http_server.h"
+#include "exporter/web/systemd_socket.h"
+#include "exporter/web/web_security.h"
 #include "tests/exporter/tls_test_support.h"
 #include "tests/support/test_support.h"
 

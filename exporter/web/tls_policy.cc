@@ -1,4 +1,4 @@
-#include "exporter/tls_policy.h"
+#include "exporter/web/tls_policy.h"
 
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>

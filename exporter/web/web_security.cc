@@ -1,4 +1,4 @@
-#include "exporter/web_security.h"
+#include "exporter/web/web_security.h"
 
 #include <algorithm>
 

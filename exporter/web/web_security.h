@@ -11,10 +11,10 @@
 #include <mutex>
 #include <string>
 
-#include "exporter/basic_auth.h"
-#include "exporter/http_server.h"
-#include "exporter/tls_policy.h"
-#include "exporter/web_config.h"
+#include "exporter/http/http_server.h"
+#include "exporter/web/basic_auth.h"
+#include "exporter/web/tls_policy.h"
+#include "exporter/web/web_config.h"
 
 namespace nfct {
 

@@ -1,4 +1,4 @@
-#include "exporter/basic_auth.h"
+#include "exporter/web/basic_auth.h"
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>

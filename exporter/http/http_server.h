@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "exporter/collector_set.h"
-#include "exporter/http_options.h"
+#include "exporter/http/http_options.h"
 
 namespace nfct {
 

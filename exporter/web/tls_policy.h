@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/web_config.h"
+#include "exporter/web/web_config.h"
 
 struct MHD_OptionItem;
 struct MHD_Connection;

@@ -1,4 +1,4 @@
-#include "exporter/systemd_socket.h"
+#include "exporter/web/systemd_socket.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
