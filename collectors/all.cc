@@ -41,4 +41,11 @@ const std::vector<CollectorEntry>& AllCollectors() {
   return kAll;
 }
 
+MadeCollector MakeCollector(const CollectorEntry& entry, const Env& env,
+                            const OptionValues& given) {
+  auto checked = CollectorOptions::Check(entry.name, entry.options, given);
+  if (!checked.error.empty()) return {nullptr, checked.error};
+  return entry.make(env, checked.options);
+}
+
 }  // namespace nfct

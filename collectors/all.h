@@ -20,4 +20,10 @@ struct CollectorEntry {
 
 const std::vector<CollectorEntry>& AllCollectors();
 
+// Builds `entry`'s collector from option values as given (left out = declared default); an
+// invalid value is the error, in the flags' format. For tests and doctor; the exporter checks
+// its flags first (exporter/flags.cc).
+MadeCollector MakeCollector(const CollectorEntry& entry, const Env& env,
+                            const OptionValues& given = {});
+
 }  // namespace nfct

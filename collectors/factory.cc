@@ -1,10 +1,82 @@
 #include "collectors/factory.h"
 
+#include <stdexcept>
+
+#include "collectors/duration.h"
+#include "collectors/text.h"
+
 namespace nfct {
 
-std::string_view OptionValue(const OptionValues& values, const CollectorOption& option) {
-  auto it = values.find(option.name);
-  return it == values.end() ? option.default_value : std::string_view(it->second);
+std::string CheckOptionValue(const CollectorOption& option, std::string_view value) {
+  switch (option.type) {
+    case OptionType::kText:
+      return "";
+    case OptionType::kDuration: {
+      auto duration = ParseDuration(value);
+      if (duration && duration->count() > 0) return "";
+      return "must be a positive duration such as 30s or 2m";
+    }
+    case OptionType::kCount: {
+      auto count = ParseInteger<uint64_t>(value);
+      if (count && *count <= option.max_count) return "";
+      return "must be a whole number from 0 to " + std::to_string(option.max_count);
+    }
+  }
+  return "has an option type this build does not know";
+}
+
+CollectorOptions::Checked CollectorOptions::Check(std::string_view collector,
+                                                  const std::vector<CollectorOption>& declared,
+                                                  const OptionValues& given) {
+  auto flag = [&](std::string_view option) {
+    return "--collector." + std::string(collector) + "." + std::string(option);
+  };
+  for (const auto& [name, value] : given) {
+    bool known = false;
+    for (const auto& option : declared) known = known || option.name == name;
+    if (!known) return {{}, flag(name) + ": unknown flag (see --help)"};
+  }
+  Checked checked;
+  for (const auto& option : declared) {
+    auto it = given.find(option.name);
+    std::string_view text = it == given.end() ? option.default_value : it->second;
+    if (std::string why = CheckOptionValue(option, text); !why.empty()) {
+      return {{}, flag(option.name) + ": " + why};
+    }
+    Value value;
+    switch (option.type) {
+      case OptionType::kText:
+        value = std::string(text);
+        break;
+      case OptionType::kDuration:
+        value = *ParseDuration(text);
+        break;
+      case OptionType::kCount:
+        value = *ParseInteger<uint64_t>(text);
+        break;
+    }
+    checked.options.values_.emplace(option.name, std::move(value));
+  }
+  return checked;
+}
+
+const CollectorOptions::Value& CollectorOptions::Find(std::string_view name) const {
+  auto it = values_.find(name);
+  if (it == values_.end())
+    throw std::out_of_range("undeclared collector option " + std::string(name));
+  return it->second;
+}
+
+std::chrono::milliseconds CollectorOptions::Duration(std::string_view name) const {
+  return std::get<std::chrono::milliseconds>(Find(name));
+}
+
+uint64_t CollectorOptions::Count(std::string_view name) const {
+  return std::get<uint64_t>(Find(name));
+}
+
+const std::string& CollectorOptions::Text(std::string_view name) const {
+  return std::get<std::string>(Find(name));
 }
 
 }  // namespace nfct

@@ -125,17 +125,18 @@ std::vector<std::vector<Capability>> CollectorSet::Capabilities() const {
   return per_collector;
 }
 
-BuiltCollectorSet BuildCollectorSet(const std::vector<CollectorEntry>& entries,
-                                    const std::map<std::string, bool, std::less<>>& enabled,
-                                    const std::map<std::string, OptionValues, std::less<>>& options,
-                                    const Env& env, bool exporter_metrics) {
+BuiltCollectorSet BuildCollectorSet(
+    const std::vector<CollectorEntry>& entries,
+    const std::map<std::string, bool, std::less<>>& enabled,
+    const std::map<std::string, CollectorOptions, std::less<>>& options, const Env& env,
+    bool exporter_metrics) {
   std::vector<CollectorSet::Named> collectors;
   for (const auto& entry : entries) {
     auto it = enabled.find(entry.name);
     if (it == enabled.end() || !it->second) continue;
-    static const OptionValues kNone;
     auto option_it = options.find(entry.name);
-    MadeCollector made = entry.make(env, option_it == options.end() ? kNone : option_it->second);
+    MadeCollector made =
+        option_it == options.end() ? MakeCollector(entry, env) : entry.make(env, option_it->second);
     if (!made.collector) {
       return {nullptr, "collector " + std::string(entry.name) + ": " + made.error};
     }

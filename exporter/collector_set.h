@@ -68,9 +68,10 @@ struct BuiltCollectorSet {
 };
 
 // Builds every collector that flags enable, in the order of collectors/all.cc.
-BuiltCollectorSet BuildCollectorSet(const std::vector<CollectorEntry>& entries,
-                                    const std::map<std::string, bool, std::less<>>& enabled,
-                                    const std::map<std::string, OptionValues, std::less<>>& options,
-                                    const Env& env, bool exporter_metrics);
+BuiltCollectorSet BuildCollectorSet(
+    const std::vector<CollectorEntry>& entries,
+    const std::map<std::string, bool, std::less<>>& enabled,
+    const std::map<std::string, CollectorOptions, std::less<>>& options, const Env& env,
+    bool exporter_metrics);
 
 }  // namespace nfct

@@ -166,21 +166,14 @@ namespace {
 class FlagParser {
  public:
   FlagParser(const std::vector<std::string>& args, const std::vector<CollectorEntry>& collectors)
-      : args_(args), collectors_(collectors) {
-    for (const auto& entry : collectors_) {
-      auto& options = flags_.collector_options[std::string(entry.name)];
-      for (const auto& option : entry.options) {
-        options[std::string(option.name)] = std::string(option.default_value);
-      }
-    }
-  }
+      : args_(args), collectors_(collectors) {}
 
   ParsedFlags Parse() {
     for (next_ = 0; next_ < args_.size();) {
       if (std::string error = ParseOne(args_[next_++]); !error.empty()) return {flags_, error};
     }
-    Finish();
-    return {flags_, ""};
+    std::string error = Finish();
+    return {flags_, error};
   }
 
  private:
@@ -237,7 +230,10 @@ class FlagParser {
         if (negated || full != name) continue;
         if (!value) value = TakeValue();
         if (!value) return Fail(name, "needs a value");
-        flags_.collector_options[std::string(entry.name)][std::string(option.name)] = *value;
+        if (std::string why = CheckOptionValue(option, *value); !why.empty()) {
+          return Fail(name, why);
+        }
+        given_options_[std::string(entry.name)][std::string(option.name)] = *value;
         return "";
       }
     }
@@ -266,8 +262,9 @@ class FlagParser {
     return "";
   }
 
-  // Defaults that depend on what was given.
-  void Finish() {
+  // Defaults that depend on what was given, and the collectors' options typed; returns an error
+  // or "".
+  std::string Finish() {
     if (flags_.listen_addresses.empty()) {
       flags_.listen_addresses.emplace_back(kDefaultListenAddress);
     }
@@ -277,7 +274,13 @@ class FlagParser {
                          ? it->second
                          : (entry.enabled_by_default && !disable_defaults_);
       flags_.collector_enabled[std::string(entry.name)] = enabled;
+      auto checked = CollectorOptions::Check(entry.name, entry.options,
+                                             given_options_[std::string(entry.name)]);
+      if (!checked.error.empty()) return checked.error;  // a declared default that is invalid
+      flags_.collector_options.insert_or_assign(std::string(entry.name),
+                                                std::move(checked.options));
     }
+    return "";
   }
 
   const std::vector<std::string>& args_;
@@ -286,6 +289,7 @@ class FlagParser {
   Flags flags_;
   bool disable_defaults_ = false;
   std::map<std::string, bool, std::less<>> explicit_enabled_;
+  std::map<std::string, OptionValues, std::less<>> given_options_;  // by collector name
 };
 
 }  // namespace

@@ -24,8 +24,8 @@ struct Flags {
   bool disable_exporter_metrics = false;
   std::string procfs = "/proc";
   std::string sysfs = "/sys";
-  std::map<std::string, bool, std::less<>> collector_enabled;          // by collector name
-  std::map<std::string, OptionValues, std::less<>> collector_options;  // by collector name
+  std::map<std::string, bool, std::less<>> collector_enabled;              // by collector name
+  std::map<std::string, CollectorOptions, std::less<>> collector_options;  // by collector name
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;
   bool help = false;

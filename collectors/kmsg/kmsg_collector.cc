@@ -163,7 +163,7 @@ MadeLogSource MakeLogSource(const Env& env, const std::string& source) {
   }
   if (source.empty() || source.front() != '/') {
     return {nullptr,
-            "--collector.kmsg.source must be /dev/kmsg, journald, journald:<directory> "
+            "--collector.kmsg.source: must be /dev/kmsg, journald, journald:<directory> "
             "or the absolute path of a syslog file, not \"" +
                 source + "\""};
   }
@@ -177,8 +177,8 @@ MadeLogSource MakeLogSource(const Env& env, const std::string& source) {
       ""};
 }
 
-MadeCollector MakeKmsgCollector(const Env& env, const OptionValues& options) {
-  std::string source(OptionValue(options, KmsgCollectorOptions()[0]));
+MadeCollector MakeKmsgCollector(const Env& env, const CollectorOptions& options) {
+  const std::string& source = options.Text("source");
   MadeLogSource made = MakeLogSource(env, source);
   if (!made.source) return {nullptr, made.error};
   return {std::make_unique<KmsgCollector>(env, source, std::move(made.source),

@@ -60,7 +60,7 @@ class KmsgCollector : public Collector {
 // --collector.kmsg.source: "/dev/kmsg" (or another character device), "journald",
 // "journald:<directory>", or the absolute path of a syslog file.
 const std::vector<CollectorOption>& KmsgCollectorOptions();
-MadeCollector MakeKmsgCollector(const Env& env, const OptionValues& options);
+MadeCollector MakeKmsgCollector(const Env& env, const CollectorOptions& options);
 
 // The LogSource a --collector.kmsg.source value names, or why the value is invalid. The
 // collector and the doctor build their sources here, so both read a value the same way.

@@ -73,38 +73,23 @@ double Seconds(std::chrono::system_clock::time_point t) {
 
 const std::vector<CollectorOption>& NetnsCollectorOptions() {
   static const std::vector<CollectorOption> kOptions = {
-      {"interval", "30s", "How often the background worker walks every network namespace."},
+      {"interval", "30s", "How often the background worker walks every network namespace.",
+       OptionType::kDuration},
       {"top", "50",
        "How many of the fullest namespaces get series of their own; the rest are summed as "
-       "netns=\"other\"."}};
+       "netns=\"other\".",
+       OptionType::kCount, kMaxTop}};
   return kOptions;
 }
 
-ParsedNetnsOptions ParseNetnsOptions(const OptionValues& values) {
-  ParsedNetnsOptions parsed;
-  const auto& declared = NetnsCollectorOptions();
-  auto interval = ParseDuration(OptionValue(values, declared[0]));
-  if (!interval || interval->count() <= 0) {
-    parsed.error = "--collector.netns.interval: must be a duration such as 30s or 2m";
-    return parsed;
-  }
-  parsed.options.interval = *interval;
-  std::string_view top_text = OptionValue(values, declared[1]);
-  auto top = ParseSysctlNumber(top_text);
-  // ParseSysctlNumber allows a trailing newline, a flag must not.
-  if (!top || *top > kMaxTop || top_text.back() < '0' || top_text.back() > '9') {
-    parsed.error = "--collector.netns.top: must be a whole number from 0 to 100000";
-    return parsed;
-  }
-  parsed.options.top = *top;
-  return parsed;
+NetnsOptions NetnsOptionsFrom(const CollectorOptions& values) {
+  return {values.Duration("interval"), values.Count("top")};
 }
 
-MadeCollector MakeNetnsCollector(const Env& env, const OptionValues& values) {
-  auto parsed = ParseNetnsOptions(values);
-  if (!parsed.error.empty()) return MadeCollector{nullptr, parsed.error};
+MadeCollector MakeNetnsCollector(const Env& env, const CollectorOptions& values) {
   return MadeCollector{
-      std::make_unique<NetnsCollector>(env, parsed.options, MakeSetnsEnterer(env.procfs)), ""};
+      std::make_unique<NetnsCollector>(env, NetnsOptionsFrom(values), MakeSetnsEnterer(env.procfs)),
+      ""};
 }
 
 NetnsCollector::NetnsCollector(Env env, NetnsOptions options, std::unique_ptr<NetnsEnterer> enterer)

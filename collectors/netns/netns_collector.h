@@ -29,15 +29,11 @@ struct NetnsOptions {
 // --collector.netns.{interval,top}, declared once with their defaults.
 const std::vector<CollectorOption>& NetnsCollectorOptions();
 
-// Parses the options (left out = declared default); error names the bad option's flag.
-struct ParsedNetnsOptions {
-  NetnsOptions options;
-  std::string error;
-};
-ParsedNetnsOptions ParseNetnsOptions(const OptionValues& values);
+// The options as the collector keeps them, from the checked values.
+NetnsOptions NetnsOptionsFrom(const CollectorOptions& values);
 
 // The factory all.cc lists.
-MadeCollector MakeNetnsCollector(const Env& env, const OptionValues& values);
+MadeCollector MakeNetnsCollector(const Env& env, const CollectorOptions& values);
 
 class NetnsCollector : public Collector {
  public:

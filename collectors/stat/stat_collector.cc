@@ -70,7 +70,7 @@ Status StatCollector::Collect(MetricSink& sink) {
   return Status::Ok();
 }
 
-MadeCollector MakeStatCollector(const Env& env, const OptionValues&) {
+MadeCollector MakeStatCollector(const Env& env, const CollectorOptions&) {
   return {std::make_unique<StatCollector>(env, MakeNetlinkCpuStatsSource(env)), ""};
 }
 

@@ -38,6 +38,6 @@ class StatCollector : public Collector {
 };
 
 // The room's factory: no options; the netlink fallback opens its socket per read.
-MadeCollector MakeStatCollector(const Env& env, const OptionValues& options);
+MadeCollector MakeStatCollector(const Env& env, const CollectorOptions& options);
 
 }  // namespace nfct

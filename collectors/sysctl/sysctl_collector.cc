@@ -137,7 +137,7 @@ Status SysctlCollector::CollectTimeouts(MetricSink &sink) {
   return status;
 }
 
-MadeCollector MakeSysctlCollector(const Env &env, const OptionValues &) {
+MadeCollector MakeSysctlCollector(const Env &env, const CollectorOptions &) {
   return {std::make_unique<SysctlCollector>(env), ""};
 }
 

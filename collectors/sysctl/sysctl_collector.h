@@ -31,6 +31,6 @@ class SysctlCollector : public Collector {
 };
 
 // The room's factory; the collector takes no options.
-MadeCollector MakeSysctlCollector(const Env &env, const OptionValues &options);
+MadeCollector MakeSysctlCollector(const Env &env, const CollectorOptions &options);
 
 }  // namespace nfct

@@ -40,7 +40,8 @@ const FamilyDesc kSkipped{"nf_conntrack_table_dump_skipped_total",
                           {}};
 
 constexpr std::string_view kCountPath = "sys/net/netfilter/nf_conntrack_count";
-constexpr size_t kMaxTopPorts = 1000;
+constexpr uint64_t kMaxTopPorts = 1000;
+constexpr uint64_t kMaxEntriesLimit = 1000000000;
 
 double Seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
@@ -50,41 +51,24 @@ double Seconds(std::chrono::system_clock::time_point t) {
 
 const std::vector<CollectorOption>& TableCollectorOptions() {
   static const std::vector<CollectorOption> kOptions = {
-      {"interval", "30s", "How often the background worker dumps the table."},
+      {"interval", "30s", "How often the background worker dumps the table.",
+       OptionType::kDuration},
       {"max-entries", "500000",
-       "Skip the dump while nf_conntrack_count is above this (0 = no limit)."},
-      {"top-ports", "10", "How many destination ports per protocol get their own series."}};
+       "Skip the dump while nf_conntrack_count is above this (0 = no limit).", OptionType::kCount,
+       kMaxEntriesLimit},
+      {"top-ports", "10", "How many destination ports per protocol get their own series.",
+       OptionType::kCount, kMaxTopPorts}};
   return kOptions;
 }
 
-ParsedTableOptions ParseTableOptions(const OptionValues& values) {
-  ParsedTableOptions parsed;
-  const auto& declared = TableCollectorOptions();
-  auto interval = ParseDuration(OptionValue(values, declared[0]));
-  if (!interval || interval->count() <= 0) {
-    parsed.error = "--collector.table.interval: must be a duration such as 30s or 2m";
-    return parsed;
-  }
-  parsed.options.interval = *interval;
-  auto max_entries = ParseInteger<uint64_t>(OptionValue(values, declared[1]));
-  if (!max_entries) {
-    parsed.error = "--collector.table.max-entries: must be a whole number (0 = no limit)";
-    return parsed;
-  }
-  parsed.options.max_entries = *max_entries;
-  auto top_ports = ParseInteger<uint64_t>(OptionValue(values, declared[2]));
-  if (!top_ports || *top_ports > kMaxTopPorts) {
-    parsed.error = "--collector.table.top-ports: must be a whole number from 0 to 1000";
-    return parsed;
-  }
-  parsed.options.top_ports = *top_ports;
-  return parsed;
+TableOptions TableOptionsFrom(const CollectorOptions& values) {
+  return {values.Duration("interval"), values.Count("max-entries"), values.Count("top-ports")};
 }
 
-MadeCollector MakeTableCollector(const Env& env, const OptionValues& options) {
-  auto parsed = ParseTableOptions(options);
-  if (!parsed.error.empty()) return {nullptr, parsed.error};
-  return {std::make_unique<TableCollector>(env, parsed.options, MakeNetlinkTableSource(env)), ""};
+MadeCollector MakeTableCollector(const Env& env, const CollectorOptions& values) {
+  return {
+      std::make_unique<TableCollector>(env, TableOptionsFrom(values), MakeNetlinkTableSource(env)),
+      ""};
 }
 
 TableCollector::TableCollector(Env env, TableOptions options, std::unique_ptr<TableSource> source)

@@ -29,12 +29,8 @@ struct TableOptions {
 // --collector.table.{interval,max-entries,top-ports}, declared once with their defaults.
 const std::vector<CollectorOption>& TableCollectorOptions();
 
-// Parses the options (left out = declared default); error names the bad option's flag.
-struct ParsedTableOptions {
-  TableOptions options;
-  std::string error;
-};
-ParsedTableOptions ParseTableOptions(const OptionValues& values);
+// The options as the collector keeps them, from the checked values.
+TableOptions TableOptionsFrom(const CollectorOptions& values);
 
 class TableCollector : public Collector {
  public:
@@ -82,6 +78,6 @@ class TableCollector : public Collector {
 };
 
 // The room's factory: options parsed and validated here, the dump over netlink.
-MadeCollector MakeTableCollector(const Env& env, const OptionValues& options);
+MadeCollector MakeTableCollector(const Env& env, const CollectorOptions& options);
 
 }  // namespace nfct

@@ -29,7 +29,7 @@ constexpr std::chrono::milliseconds kPeakSample{500};
 // exporter serves.
 std::unique_ptr<Collector> MakeListed(std::string_view name, const Env& env) {
   for (const auto& entry : AllCollectors()) {
-    if (entry.name == name) return entry.make(env, {}).collector;
+    if (entry.name == name) return MakeCollector(entry, env).collector;
   }
   return nullptr;
 }

@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
     seen = walk.namespaces.size();
     processes = walk.processes;
   }
-  auto made = nfct::MakeNetnsCollector(env, {});
+  auto made = nfct::MakeNetnsCollector(
+      env, nfct::CollectorOptions::Check("netns", nfct::NetnsCollectorOptions(), {}).options);
   auto* collector = static_cast<nfct::NetnsCollector*>(made.collector.get());
   for (long i = 0; i < walks; ++i) {
     double cpu = CpuSeconds();

@@ -38,6 +38,18 @@ constexpr uint16_t kStatsReply = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET_
 constexpr uint16_t kDumpReply = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_NEW;
 constexpr int kEntries = 3000;
 
+// The named collector's options from AllCollectors(), checked as the flags would be.
+CollectorOptions Options(std::string_view collector, const OptionValues& given) {
+  for (const auto& entry : AllCollectors()) {
+    if (entry.name != collector) continue;
+    auto checked = CollectorOptions::Check(collector, entry.options, given);
+    EXPECT_EQ(checked.error, "");
+    return checked.options;
+  }
+  ADD_FAILURE() << "no collector " << collector;
+  return {};
+}
+
 // Faults for the netlink replies received through Env::syscalls, chosen by the reply's message
 // type (peeked, so a fault that is not injected leaves the reply queued). Thread safe: the table
 // worker receives while the test thread changes the rule.
@@ -193,9 +205,9 @@ std::unique_ptr<CollectorSet> MakeSet(const ScratchRoot& root, const std::string
   env.sysfs = root.sys();
   env.netns = netns;
   env.syscalls = faults.Hook();
-  BuiltCollectorSet built =
-      BuildCollectorSet(AllCollectors(), {{"sysctl", true}, {"stat", true}, {"table", true}},
-                        {{"table", {{"interval", "100ms"}, {"max-entries", "0"}}}}, env, false);
+  BuiltCollectorSet built = BuildCollectorSet(
+      AllCollectors(), {{"sysctl", true}, {"stat", true}, {"table", true}},
+      {{"table", Options("table", {{"interval", "100ms"}, {"max-entries", "0"}})}}, env, false);
   EXPECT_TRUE(built.set) << built.error;
   built.set->Start();
   return std::move(built.set);
@@ -433,9 +445,9 @@ TEST(NetnsFaults, NamespacesVanishingMidWalkAreNoFault) {
   CapturedLog log;
   ProcessChurn churn;
   Env env;
-  BuiltCollectorSet built =
-      BuildCollectorSet(AllCollectors(), {{"netns", true}},
-                        {{"netns", {{"interval", "100ms"}, {"top", "100000"}}}}, env, false);
+  BuiltCollectorSet built = BuildCollectorSet(
+      AllCollectors(), {{"netns", true}},
+      {{"netns", Options("netns", {{"interval", "100ms"}, {"top", "100000"}})}}, env, false);
   ASSERT_TRUE(built.set) << built.error;
   built.set->Start();
   for (int round = 0; round < 5; ++round) {

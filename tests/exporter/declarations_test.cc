@@ -27,7 +27,7 @@ std::vector<FamilyDesc> AllDeclared() {
   std::vector<FamilyDesc> all;
   Env env = FixtureEnv("healthy");
   for (const auto& entry : AllCollectors()) {
-    MadeCollector made = entry.make(env, {});  // every option at its declared default
+    MadeCollector made = MakeCollector(entry, env);  // every option at its declared default
     EXPECT_TRUE(made.collector) << entry.name << ": " << made.error;
     if (!made.collector) continue;
     for (const auto& desc : made.collector->Families()) all.push_back(desc);

@@ -6,9 +6,14 @@ namespace nfct {
 namespace {
 
 std::vector<CollectorEntry> TestCollectors() {
-  auto none = [](const Env&, const OptionValues&) { return MadeCollector{}; };
+  auto none = [](const Env&, const CollectorOptions&) { return MadeCollector{}; };
   return {{"sysctl", true, "s", {}, none},
-          {"table", false, "t", {{"interval", "30s", "How often."}}, none}};
+          {"table",
+           false,
+           "t",
+           {{"interval", "30s", "How often.", OptionType::kDuration},
+            {"top", "5", "How many.", OptionType::kCount, 9}},
+           none}};
 }
 
 ParsedFlags Parse(std::vector<std::string> args) { return ParseFlags(args, TestCollectors()); }
@@ -21,7 +26,8 @@ TEST(Flags, Defaults) {
   EXPECT_EQ(flags.procfs, "/proc");
   EXPECT_TRUE(flags.collector_enabled.at("sysctl"));
   EXPECT_FALSE(flags.collector_enabled.at("table"));
-  EXPECT_EQ(flags.collector_options.at("table").at("interval"), "30s");
+  EXPECT_EQ(flags.collector_options.at("table").Duration("interval"), std::chrono::seconds(30));
+  EXPECT_EQ(flags.collector_options.at("table").Count("top"), 5u);
 }
 
 TEST(Flags, BothSpellingsAndRepeats) {
@@ -33,7 +39,7 @@ TEST(Flags, BothSpellingsAndRepeats) {
   EXPECT_EQ(flags.procfs, "/host/proc");
   EXPECT_EQ(flags.log_level, LogLevel::kDebug);
   EXPECT_EQ(flags.log_format, LogFormat::kJson);
-  EXPECT_EQ(flags.collector_options.at("table").at("interval"), "2m");
+  EXPECT_EQ(flags.collector_options.at("table").Duration("interval"), std::chrono::minutes(2));
 }
 
 TEST(Flags, CollectorSwitches) {
@@ -68,6 +74,11 @@ TEST(Flags, ErrorsNameTheFlag) {
        "--web.idle-timeout: must be a positive duration such as 10s or 500ms"},
       {{"stray"}, "--stray: unexpected argument"},
       {{"--collector.table.interval"}, "--collector.table.interval: needs a value"},
+      // Collector options are checked by their declared type, in the same format.
+      {{"--collector.table.interval=30"},
+       "--collector.table.interval: must be a positive duration such as 30s or 2m"},
+      {{"--collector.table.top=10"}, "--collector.table.top: must be a whole number from 0 to 9"},
+      {{"--collector.table.top", "x"}, "--collector.table.top: must be a whole number from 0 to 9"},
   };
   for (const auto& [args, message] : kBad) EXPECT_EQ(Parse(args).error, message) << args[0];
 }

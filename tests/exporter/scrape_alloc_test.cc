@@ -63,7 +63,7 @@ TEST(ScrapeAllocations, AWarmScrapeAllocatesNothingBeyondTheCollectorsOwnReads) 
   std::vector<std::unique_ptr<Collector> > alone;
   for (const auto& entry : AllCollectors()) {
     if (entry.name == "sysctl" || entry.name == "stat")
-      alone.push_back(entry.make(env, {}).collector);
+      alone.push_back(MakeCollector(entry, env).collector);
   }
   ASSERT_EQ(alone.size(), 2u);
   SelfMetrics self;

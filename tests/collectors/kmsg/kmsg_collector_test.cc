@@ -154,11 +154,17 @@ TEST(KmsgCollector, FamiliesAreDeclaredWell) {
   EXPECT_EQ(collector->Families().size(), 5u);
 }
 
+CollectorOptions SourceOption(const std::string& source) {
+  auto checked = CollectorOptions::Check("kmsg", KmsgCollectorOptions(), {{"source", source}});
+  EXPECT_EQ(checked.error, "");
+  return checked.options;
+}
+
 TEST(MakeKmsgCollector, ChoosesTheSourceFromTheOption) {
   Env env = FixtureEnv("6.18");
   for (std::string ok : {"/dev/kmsg", "journald", "journald:/var/log/journal", "/var/log/kern.log",
                          "/nonexistent/messages"}) {
-    MadeCollector made = MakeKmsgCollector(env, {{"source", ok}});
+    MadeCollector made = MakeKmsgCollector(env, SourceOption(ok));
     ASSERT_TRUE(made.collector) << ok << ": " << made.error;
     // Before Start, a scrape holds only the source's info series: its label is the source.
     FamilySink sink;
@@ -168,7 +174,7 @@ TEST(MakeKmsgCollector, ChoosesTheSourceFromTheOption) {
     EXPECT_EQ(families[0].metric.at(0).label.at(0).value, ok);
   }
   for (std::string bad : {"", "jounald", "kern.log", "dev/kmsg"}) {
-    MadeCollector made = MakeKmsgCollector(env, {{"source", bad}});
+    MadeCollector made = MakeKmsgCollector(env, SourceOption(bad));
     EXPECT_FALSE(made.collector) << bad;
     EXPECT_NE(made.error.find("--collector.kmsg.source"), std::string::npos) << made.error;
   }

@@ -327,19 +327,31 @@ TEST_F(NetnsFixture, AScrapeReportsTheSnapshotsAgeFromTheSteadyClock) {
   EXPECT_EQ(Scrape(collector)["nf_conntrack_netns_snapshot_age_seconds"], 1);
 }
 
-TEST(NetnsOptions, ParsesAndRejects) {
-  auto parsed = ParseNetnsOptions({{"interval", "15s"}, {"top", "7"}});
-  EXPECT_EQ(parsed.error, "");
-  EXPECT_EQ(parsed.options.interval, 15s);
-  EXPECT_EQ(parsed.options.top, 7u);
-  EXPECT_EQ(ParseNetnsOptions({{"top", "0"}}).options.top, 0u);
+CollectorOptions::Checked CheckNetns(const OptionValues& given) {
+  return CollectorOptions::Check("netns", NetnsCollectorOptions(), given);
+}
+
+TEST(NetnsOptions, TypedFromTheDeclarations) {
+  auto checked = CheckNetns({{"interval", "15s"}, {"top", "7"}});
+  ASSERT_EQ(checked.error, "");
+  NetnsOptions options = NetnsOptionsFrom(checked.options);
+  EXPECT_EQ(options.interval, 15s);
+  EXPECT_EQ(options.top, 7u);
+  EXPECT_EQ(NetnsOptionsFrom(CheckNetns({{"top", "0"}}).options).top, 0u);
+  // The declared defaults are the struct's own.
+  NetnsOptions defaults = NetnsOptionsFrom(CheckNetns({}).options);
+  EXPECT_EQ(defaults.interval, NetnsOptions{}.interval);
+  EXPECT_EQ(defaults.top, NetnsOptions{}.top);
   for (const char* bad : {"-1", "x", "100001", "1 ", "1.5"}) {
-    EXPECT_NE(ParseNetnsOptions({{"top", bad}}).error, "") << bad;
+    EXPECT_EQ(CheckNetns({{"top", bad}}).error,
+              "--collector.netns.top: must be a whole number from 0 to 100000")
+        << bad;
   }
   for (const char* bad : {"0s", "10", "soon"}) {
-    EXPECT_NE(ParseNetnsOptions({{"interval", bad}}).error, "") << bad;
+    EXPECT_EQ(CheckNetns({{"interval", bad}}).error,
+              "--collector.netns.interval: must be a positive duration such as 30s or 2m")
+        << bad;
   }
-  EXPECT_NE(MakeNetnsCollector(Env{}, {{"top", "x"}}).error, "");
 }
 
 TEST_F(NetnsFixture, StartAndStopTheWorker) {

@@ -108,34 +108,30 @@ DumpOutcome FillKnown(TableCounts& counts) {
   return {Status::Ok(), 15, false};
 }
 
-TEST(TableOptions, DefaultsFromTheDeclarationsAndBadValues) {
-  OptionValues defaults;
-  for (const auto& option : TableCollectorOptions())
-    defaults[std::string(option.name)] = option.default_value;
-  for (const OptionValues& values : {defaults, OptionValues{}}) {
-    auto parsed = ParseTableOptions(values);
-    ASSERT_EQ(parsed.error, "");
-    EXPECT_EQ(parsed.options.interval, 30s);
-    EXPECT_EQ(parsed.options.top_ports, 10u);
-    EXPECT_EQ(parsed.options.max_entries, 500000u);
-    // The struct's own defaults are the declared ones.
-    EXPECT_EQ(parsed.options.interval, TableOptions{}.interval);
-    EXPECT_EQ(parsed.options.top_ports, TableOptions{}.top_ports);
-    EXPECT_EQ(parsed.options.max_entries, TableOptions{}.max_entries);
-  }
-  EXPECT_EQ(ParseTableOptions({{"interval", "2m"}}).options.interval, 120s);
-  EXPECT_EQ(ParseTableOptions({{"max-entries", "0"}}).options.max_entries, 0u);
+TEST(TableOptions, TypedFromTheDeclarations) {
+  auto check = [](const OptionValues& given) {
+    return CollectorOptions::Check("table", TableCollectorOptions(), given);
+  };
+  auto defaults = check({});
+  ASSERT_EQ(defaults.error, "");
+  TableOptions options = TableOptionsFrom(defaults.options);
+  EXPECT_EQ(options.interval, 30s);
+  EXPECT_EQ(options.top_ports, 10u);
+  EXPECT_EQ(options.max_entries, 500000u);
+  // The struct's own defaults are the declared ones.
+  EXPECT_EQ(options.interval, TableOptions{}.interval);
+  EXPECT_EQ(options.top_ports, TableOptions{}.top_ports);
+  EXPECT_EQ(options.max_entries, TableOptions{}.max_entries);
+  EXPECT_EQ(TableOptionsFrom(check({{"interval", "2m"}}).options).interval, 120s);
+  EXPECT_EQ(TableOptionsFrom(check({{"max-entries", "0"}}).options).max_entries, 0u);
   const std::pair<const char*, const char*> kBad[] = {
       {"interval", "abc"},    {"interval", "0s"},    {"interval", "30"},   {"max-entries", "-1"},
       {"max-entries", "1e6"}, {"top-ports", "1001"}, {"top-ports", "ten"}, {"top-ports", " 3"},
   };
   for (const auto& [name, value] : kBad) {
-    auto bad = ParseTableOptions({{name, value}});
-    EXPECT_NE(bad.error.find(std::string("--collector.table.") + name), std::string::npos)
+    EXPECT_TRUE(check({{name, value}})
+                    .error.starts_with(std::string("--collector.table.") + name + ": must be "))
         << name << "=" << value;
-    auto made = MakeTableCollector(Env{}, {{name, value}});
-    EXPECT_FALSE(made.collector) << name << "=" << value;
-    EXPECT_EQ(made.error, bad.error);
   }
 }
 

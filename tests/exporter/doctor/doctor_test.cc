@@ -388,7 +388,7 @@ TEST(DoctorCommand, BadFlagsExitThreeAndHelpExitsZero) {
   EXPECT_EQ(RunDoctor({"--bogus"}, out, err), kUsageError);
   // The kernel-log source is checked as the exporter checks --collector.kmsg.source.
   EXPECT_EQ(RunDoctor({"--collector.kmsg.source=jounald"}, out, err), kUsageError);
-  EXPECT_NE(err.str().find("--collector.kmsg.source must be"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("--collector.kmsg.source: must be"), std::string::npos) << err.str();
   EXPECT_EQ(RunDoctor({"--help"}, out, err), 0);
   EXPECT_NE(out.str().find("--window"), std::string::npos);
 }
