@@ -304,9 +304,10 @@ scrape_configs:
           f"Prometheus loaded the shipped rule groups ({sum(len(g['rules']) for g in rules)} rules)")
     S.wait_until("the usage ratio is recorded",
                  lambda: prom.scalar(f'instance:nf_conntrack_entries_usage:ratio{{instance="{instance}"}}') is not None, 30)
-    # NfConntrackExporterDown's absent(up{...}) is true, and so pending, in the evaluations
-    # before Prometheus's first scrape; the steady window starts once that start-up state is
-    # over, and from then on nothing may fire or be pending.
+    # Rules rendered with an exporterSelector have an absent(up{...}) that is true, and so
+    # pending, in the evaluations before Prometheus's first scrape (the shipped ones have none);
+    # the steady window starts once any start-up state is over, and from then on nothing may
+    # fire or be pending.
     S.wait_until("no alert left from Prometheus's start", lambda: prom.query("ALERTS") == [], 30)
     time.sleep(2)  # the window below starts 1 s early: past the stale marker that ended it
     t_prom_start = time.time()
