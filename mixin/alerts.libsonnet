@@ -324,8 +324,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
             if c.exporterSelector == '' then
               |||
                 up == 0
-                and ignoring (collector)
-                last_over_time(nf_conntrack_scrape_collector_success[%(lookback)s])
+                and
+                last_over_time(instance:nf_conntrack_exporter_target:group[%(lookback)s])
               ||| % { lookback: c.exporterDownLookback }
             else
               |||

@@ -9,6 +9,7 @@
     // exporter-down alert uses it (up{} and absent() carry no nf_conntrack_ metric name to tell
     // our targets apart); every other rule selects by metric name and works under any job.
     //  '' (the default): a target is ours when it served nf_conntrack_scrape_collector_success
+    //     (recorded once per target as instance:nf_conntrack_exporter_target:group)
     //     within exporterDownLookback, whatever its job is called (the PodMonitor's, the annotated
     //     Service's kubernetes-service-endpoints, any static config). No absent() form: with
     //     no selector there is no set of targets whose vanishing could be told.
