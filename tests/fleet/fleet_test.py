@@ -290,8 +290,16 @@ scrape_configs:
     window = f"{int(t_steady_end - t_start)}s"
     never = prom.query(f'max_over_time(ALERTS{{alertname=~"NfConntrackExporterDown|NfConntrackCollectorFailing"}}[{window}])')
     check(never == [], f"no exporter-down or collector-failing alert, firing or pending, since start: {never}")
-    steady = prom.query(f"max_over_time(ALERTS[{int(args.steady_seconds)}s])")
-    check(steady == [], f"steady fleet: no alert at all, firing or pending: {[r['metric'] for r in steady]}")
+    # The dropping node reads the host-wide kernel log: another process's table-full lines (a
+    # netns that is none of this fleet's) are reported there by design, and are not this fleet's.
+    ours = {str(os.stat(f"/run/netns/{n}").st_ino) for n in nodes + [bare]}
+    steady = [r["metric"] for r in prom.query(f"max_over_time(ALERTS[{int(args.steady_seconds)}s])")]
+    foreign = [m for m in steady if m["alertname"] == "NfConntrackKernelLogTableFull" and m.get("netns") not in ours]
+    if foreign:
+        print(f"note: the host's kernel log reported table-full lines of netns outside this test: "
+              f"{sorted({m.get('netns') for m in foreign})}", flush=True)
+    steady = [m for m in steady if m not in foreign]
+    check(steady == [], f"steady fleet: no alert at all, firing or pending: {steady}")
     check(prom.scalar(f'count(up{{job="{JOB}"}} == 1)') == len(targets) + 1,
           f"all {len(targets) + 1} targets up under job {JOB}")
     check(prom.scalar(f'nf_conntrack_module_loaded{{instance="{bare_target}"}}') == 0 and
