@@ -1,6 +1,9 @@
 #include "exporter/collector_set.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <exception>
 
 #include "collectors/log.h"
@@ -20,16 +23,43 @@ const FamilyDesc kSuccess{"nf_conntrack_scrape_collector_success",
                           "Whether the collector read its source in the last scrape "
                           "(1 = yes, 0 = unavailable or failed).",
                           {"collector"}};
+// A host without the module is a state of its own, not a failure: nothing is tracked there, so the
+// conntrack collectors have nothing to read and report success 0 (Unavailable). This gauge lets
+// rules tell that apart from a collector that fails on a host that does track connections.
+const FamilyDesc kModuleLoaded{"nf_conntrack_module_loaded",
+                               MetricType::Gauge,
+                               "Whether the nf_conntrack kernel module is loaded (1) or not (0); "
+                               "without it nothing is tracked and the conntrack collectors have "
+                               "nothing to read.",
+                               {}};
+
+// The same test as ConntrackLoaded (collectors/env.h), one access() per scrape. Any error but
+// "does not exist" leaves the state unknown: no sample rather than a wrong 0.
+void AddModuleLoaded(const std::filesystem::path& probe, MetricSink& sink) {
+  if (::access(probe.c_str(), F_OK) == 0) {
+    sink.Add(kModuleLoaded, {}, 1);
+  } else if (errno == ENOENT || errno == ENOTDIR) {
+    sink.Add(kModuleLoaded, {}, 0);
+  }
+}
 
 }  // namespace
 
 const std::vector<FamilyDesc>& CollectorSet::OwnFamilies() {
   static const std::vector<FamilyDesc> kFamilies = [] {
-    std::vector<FamilyDesc> families = {kDuration, kSuccess};
+    std::vector<FamilyDesc> families = {kDuration, kSuccess, kModuleLoaded};
     for (const auto& desc : SelfMetricFamilies()) families.push_back(desc);
     return families;
   }();
   return kFamilies;
+}
+
+CollectorSet::CollectorSet(std::vector<Named> collectors, const Env& env, bool exporter_metrics)
+    : collectors_(std::move(collectors)),
+      clock_(env.clock),
+      module_probe_(env.Proc("sys/net/netfilter/nf_conntrack_max")),
+      exporter_metrics_(exporter_metrics) {
+  for (const auto& named : collectors_) states_.push_back({named.name});
 }
 
 CollectorSet::CollectorSet(std::vector<Named> collectors, Clock clock, bool exporter_metrics)
@@ -88,6 +118,7 @@ void CollectorSet::CollectInto(MetricSink& sink) const {
     sink.Add(kDuration, {named.name}, seconds);
     sink.Add(kSuccess, {named.name}, status.ok() ? 1 : 0);
   }
+  if (!module_probe_.empty()) AddModuleLoaded(module_probe_, sink);
   if (exporter_metrics_) self_metrics_.Collect(sink);
 }
 
@@ -142,7 +173,7 @@ BuiltCollectorSet BuildCollectorSet(
     }
     collectors.push_back({std::string(entry.name), std::move(made.collector)});
   }
-  return {std::make_unique<CollectorSet>(std::move(collectors), env.clock, exporter_metrics), ""};
+  return {std::make_unique<CollectorSet>(std::move(collectors), env, exporter_metrics), ""};
 }
 
 }  // namespace nfct

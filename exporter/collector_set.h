@@ -1,12 +1,13 @@
 // The one source of /metrics: runs every enabled collector, times it, catches what it throws, adds
-// nf_conntrack_scrape_collector_{duration_seconds,success} and the exporter's own metrics, and
-// writes the exposition text (WriteScrape, the HTTP server) or returns families sorted by name
-// (Collect, tests). Logs one line when a collector's state changes. Both are thread safe (HTTP
-// threads scrape concurrently, each with its own ExpositionSink).
+// nf_conntrack_scrape_collector_{duration_seconds,success}, nf_conntrack_module_loaded and the
+// exporter's own metrics, and writes the exposition text (WriteScrape, the HTTP server) or returns
+// families sorted by name (Collect, tests). Logs one line when a collector's state changes. Both
+// are thread safe (HTTP threads scrape concurrently, each with its own ExpositionSink).
 #pragma once
 
 #include <prometheus/collectable.h>
 
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +34,10 @@ class CollectorSet : public prometheus::Collectable {
     std::string name;
     std::unique_ptr<Collector> collector;
   };
+  // `env` gives the clock and the procfs root nf_conntrack_module_loaded looks under.
+  CollectorSet(std::vector<Named> collectors, const Env& env, bool exporter_metrics);
+  // Without an Env (the tests of one collector): no nf_conntrack_module_loaded, so that their
+  // output does not depend on the machine the tests run on.
   CollectorSet(std::vector<Named> collectors, Clock clock, bool exporter_metrics);
   ~CollectorSet() override;
 
@@ -55,6 +60,7 @@ class CollectorSet : public prometheus::Collectable {
 
   std::vector<Named> collectors_;
   Clock clock_;
+  std::filesystem::path module_probe_;  // <procfs>/sys/net/netfilter/nf_conntrack_max
   bool exporter_metrics_;
   mutable SelfMetrics self_metrics_;
   mutable std::mutex mutex_;

@@ -28,11 +28,14 @@ local pct(ratio) = '%g %%' % (ratio * 100);
 
   local runbook(name) = c.runbookURLPrefix + name + '.md',
 
+  // `severity` is only the documentation of the default: the label comes from _config.severity,
+  // and an alert missing there is an error rather than a silent default.
   local alert(name, severity, expr, summary, description, for_=null) =
+    assert std.objectHas(c.severity, name) : 'no _config.severity for ' + name;
     { alert: name, expr: expr } +
     (if for_ != null then { 'for': for_ } else {}) +
     {
-      labels: { severity: severity },
+      labels: { severity: c.severity[name] },
       annotations: {
         summary: summary,
         description: std.join(' ', description),
@@ -311,20 +314,32 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // --- the monitor itself ------------------------------------------------------
           //
           // 5 minutes: a restart or a slow scrape is not an incident, but without the exporter
-          // the drop page above cannot fire. absent(): when every target of the selector
-          // vanished from service discovery there is no `up` to be 0, and the alerts above
-          // are just as blind.
+          // the drop page above cannot fire. Which `up` series are ours (config.libsonnet,
+          // exporterSelector): with no selector, those of targets that served this exporter's
+          // metrics within the lookback, under any job name; with a selector, every target it
+          // matches, and absent() for when all of them vanished from service discovery (there
+          // is then no `up` to be 0, and the alerts above are just as blind).
           alert(
             'NfConntrackExporterDown', 'warning',
-            |||
-              up{%(sel)s} == 0
-              or
-              absent(up{%(sel)s})
-            ||| % { sel: c.exporterSelector },
+            if c.exporterSelector == '' then
+              |||
+                up == 0
+                and
+                last_over_time(instance:nf_conntrack_exporter_target:group[%(lookback)s])
+              ||| % { lookback: c.exporterDownLookback }
+            else
+              |||
+                up{%(sel)s} == 0
+                or
+                absent(up{%(sel)s})
+              ||| % { sel: c.exporterSelector },
             '{{ with $labels.instance }}nf_conntrack_exporter on {{ . }} is down.{{ else }}No nf_conntrack_exporter target is being scraped.{{ end }}',
             [
               '{{ with $labels.instance }}Prometheus could not scrape {{ . }} (job {{ $labels.job }}) for 5 minutes.',
-              '{{ else }}Prometheus has had no target matching {%s} for 5 minutes: service discovery lost them, or the scrape configuration changed.' % c.exporterSelector,
+            ] + (
+              if c.exporterSelector == '' then []
+              else ['{{ else }}Prometheus has had no target matching {%s} for 5 minutes: service discovery lost them, or the scrape configuration changed.' % c.exporterSelector]
+            ) + [
               '{{ end }}Conntrack alerts for this host, including the dropped-packets page, cannot fire.',
             ],
             c.exporterDownFor,
@@ -333,9 +348,17 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // 15 minutes: a source can be briefly unavailable (module being reloaded). A
           // collector that can never work here (no /dev/kmsg in a container) should be
           // disabled with --no-collector.<name>, which the runbook says.
+          // A host without the nf_conntrack module tracks nothing: every conntrack collector
+          // is unavailable there by design and no collector has anything to watch, so the
+          // alert is silent while nf_conntrack_module_loaded is 0 (it warns again once the
+          // module loads). Exporters too old to report the gauge alert as before.
           alert(
             'NfConntrackCollectorFailing', 'warning',
-            'nf_conntrack_scrape_collector_success == 0',
+            |||
+              nf_conntrack_scrape_collector_success == 0
+              unless ignoring (collector)
+              nf_conntrack_module_loaded == 0
+            |||,
             'nf_conntrack_exporter collector {{ $labels.collector }} fails on {{ $labels.instance }}.',
             [
               'The {{ $labels.collector }} collector of {{ $labels.instance }} has reported failure or',

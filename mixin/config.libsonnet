@@ -1,12 +1,23 @@
 // The knobs of the nf_conntrack mixin. Override any of them from your own jsonnet:
 //   (import 'nf_conntrack-mixin/mixin.libsonnet') + { _config+:: { exporterSelector: 'job="conntrack"' } }
+//   (import 'nf_conntrack-mixin/mixin.libsonnet') + { _config+:: { severity+: { NfConntrackNetnsDroppingPackets: 'warning' } } }
 // Every rule, alert and dashboard reads its numbers from here, so an alert level and the
 // dashboard threshold drawn at it cannot disagree.
 {
   _config+:: {
-    // Label selector of this exporter's scrape targets. Only the exporter-down alert needs it
-    // (up{} and absent() carry no nf_conntrack_ metric name to tell our targets apart).
-    exporterSelector: 'job="nf_conntrack"',
+    // Label selector of this exporter's scrape targets, e.g. 'job="nf_conntrack"'. Only the
+    // exporter-down alert uses it (up{} and absent() carry no nf_conntrack_ metric name to tell
+    // our targets apart); every other rule selects by metric name and works under any job.
+    //  '' (the default): a target is ours when it served nf_conntrack_scrape_collector_success
+    //     (recorded once per target as instance:nf_conntrack_exporter_target:group)
+    //     within exporterDownLookback, whatever its job is called (the PodMonitor's, the annotated
+    //     Service's kubernetes-service-endpoints, any static config). No absent() form: with
+    //     no selector there is no set of targets whose vanishing could be told.
+    //  a selector: up{<selector>} == 0, plus absent(up{<selector>}) when every target vanished
+    //     from service discovery. Set it only to a selector that matches your scrape config.
+    exporterSelector: '',
+    // How long a target that stopped answering is still known as this exporter's (selector '').
+    exporterDownLookback: '1d',
 
     // Prefix of every alert's runbook_url and of the dashboards' runbook links; the alert
     // name and ".md" are appended.
@@ -48,6 +59,26 @@
     // nf_conntrack_max on its own.
     netnsNearlyFullRatio: 0.80,
     netnsNearlyFullFor: '5m',
+
+    // The severity label of each alert, which Alertmanager routes on (alerts/alertmanager.example.yml
+    // routes 'critical' and 'warning'). Override any one, e.g. make the per-netns drop page a
+    // ticket: severity+: { NfConntrackNetnsDroppingPackets: 'warning' }.
+    severity: {
+      NfConntrackDroppingPackets: 'critical',
+      NfConntrackKernelLogTableFull: 'critical',
+      NfConntrackTableFull: 'critical',
+      NfConntrackTableNearlyFull: 'warning',
+      NfConntrackTableFillingUp: 'warning',
+      NfConntrackEvictingEntries: 'warning',
+      NfConntrackInsertFailures: 'warning',
+      NfConntrackHashChainTooLong: 'warning',
+      NfConntrackBucketsUndersized: 'warning',
+      NfConntrackTimeWaitHigh: 'warning',
+      NfConntrackNetnsTableNearlyFull: 'warning',
+      NfConntrackNetnsDroppingPackets: 'critical',
+      NfConntrackExporterDown: 'warning',
+      NfConntrackCollectorFailing: 'warning',
+    },
 
     // Grafana.
     dashboardTags: ['nf_conntrack', 'conntrack', 'netfilter'],

@@ -40,6 +40,14 @@
           for counter in ['drop', 'early_drop', 'insert_failed', 'chaintoolong']
         ] + [
           {
+            // One series per scrape target of this exporter, under whatever job it is scraped:
+            // what NfConntrackExporterDown looks back over (config.libsonnet, exporterSelector
+            // ''). One series per target rather than one per collector keeps that day-long
+            // range cheap.
+            record: 'instance:nf_conntrack_exporter_target:group',
+            expr: 'group without (collector) (nf_conntrack_scrape_collector_success)',
+          },
+          {
             // Share of the global limit each network namespace holds (netns collector). The
             // "other" series sums the namespaces outside the top N: not one table, no ratio.
             record: 'netns:nf_conntrack_netns_entries_usage:ratio',

@@ -78,9 +78,11 @@ MUTATIONS = [
      r"\s*unless\s*resets\(nf_conntrack_netns_stat_drop_total\[2m\]\) > 0", ""),
     ("netns dropping: waits 1m before paging", "NfConntrackNetnsDroppingPackets", "for", r"^$", "1m"),
     ("exporter down: for 5m shortened to 1m", "NfConntrackExporterDown", "for", r"5m", "1m"),
-    ("exporter down: a vanished target is not noticed", "NfConntrackExporterDown", "expr",
-     r"\s*or\s*absent\(up\{[^}]*\}\)", ""),
+    ("exporter down: any target of any job that is down counts", "NfConntrackExporterDown", "expr",
+     r"\s*and\s*last_over_time\(instance:nf_conntrack_exporter_target:group\[1d\]\)", ""),
     ("collector failing: for 15m shortened to 5m", "NfConntrackCollectorFailing", "for", r"15m", "5m"),
+    ("collector failing: a host without the module warns", "NfConntrackCollectorFailing", "expr",
+     r"\s*unless ignoring \(collector\)\s*nf_conntrack_module_loaded == 0", ""),
 ]
 
 

@@ -80,5 +80,20 @@ TEST(CollectorSet, AThrowingCollectorScoresZeroAndFamiliesAreSorted) {
   EXPECT_EQ(set.States().at(0).status.code(), Status::Code::kError);
 }
 
+// A host without the module is told apart from a failing collector by its own gauge: both
+// fixtures have the conntrack collectors, only one has nf_conntrack_max.
+TEST(CollectorSet, ReportsWhetherTheModuleIsLoaded) {
+  auto module_loaded = [](const char* scenario) {
+    std::vector<double> values;
+    for (const auto& family : FixtureSet(scenario)->Collect()) {
+      if (family.name != "nf_conntrack_module_loaded") continue;
+      for (const auto& metric : family.metric) values.push_back(metric.gauge.value);
+    }
+    return values;
+  };
+  EXPECT_EQ(module_loaded("healthy"), std::vector<double>{1});
+  EXPECT_EQ(module_loaded("no_module"), std::vector<double>{0});
+}
+
 }  // namespace
 }  // namespace nfct::testing

@@ -40,7 +40,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -52,9 +51,6 @@ CLONE_NEWNET = 0x40000000
 SINK_ADDR = "198.19.0.1"
 # The same ruleset as every C++ kernel test (loopback untracked, conntrack on new flows).
 RULESET_PATH = os.path.join(ROOT, "tests", "support", "test_netns.nft")
-# Metric name prefix -> the collector that serves it (for "collector not in this build").
-COLLECTOR_OF_PREFIX = [("nf_conntrack_kernel_log_", "kmsg"), ("nf_conntrack_table_", "table"),
-                       ("nf_conntrack_netns_", "netns")]
 
 FAILURES = []
 
@@ -190,32 +186,7 @@ class FlowSender:
 # Prometheus helpers
 # --------------------------------------------------------------------------------------
 
-class Prom:
-    def __init__(self, base):
-        self.base = base
-
-    def query(self, expr, at=None):
-        q = {"query": expr}
-        if at is not None:
-            q["time"] = f"{at:.3f}"
-        r = S.http_json(f"{self.base}/api/v1/query?{urllib.parse.urlencode(q)}", timeout=10)
-        return r["data"]["result"]
-
-    def query_range(self, expr, start, end, step):
-        q = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": step}
-        r = S.http_json(f"{self.base}/api/v1/query_range?{urllib.parse.urlencode(q)}", timeout=20)
-        return r["data"]["result"]
-
-    def label_values(self, label, selector):
-        q = urllib.parse.urlencode({"match[]": selector})
-        return S.http_json(f"{self.base}/api/v1/label/{label}/values?{q}", timeout=10)["data"]
-
-    def scalar(self, expr):
-        res = self.query(expr)
-        return float(res[0]["value"][1]) if res else None
-
-    def alerts(self):
-        return S.http_json(f"{self.base}/api/v1/alerts", timeout=10)["data"]["alerts"]
+Prom = S.Prom  # shared with tests/fleet: tests/pylib/nfct_servers.py
 
 
 def exporter_collectors(exporter):
@@ -333,9 +304,10 @@ scrape_configs:
           f"Prometheus loaded the shipped rule groups ({sum(len(g['rules']) for g in rules)} rules)")
     S.wait_until("the usage ratio is recorded",
                  lambda: prom.scalar(f'instance:nf_conntrack_entries_usage:ratio{{instance="{instance}"}}') is not None, 30)
-    # NfConntrackExporterDown's absent(up{...}) is true, and so pending, in the evaluations
-    # before Prometheus's first scrape; the steady window starts once that start-up state is
-    # over, and from then on nothing may fire or be pending.
+    # Rules rendered with an exporterSelector have an absent(up{...}) that is true, and so
+    # pending, in the evaluations before Prometheus's first scrape (the shipped ones have none);
+    # the steady window starts once any start-up state is over, and from then on nothing may
+    # fire or be pending.
     S.wait_until("no alert left from Prometheus's start", lambda: prom.query("ALERTS") == [], 30)
     time.sleep(2)  # the window below starts 1 s early: past the stale marker that ended it
     t_prom_start = time.time()
@@ -433,22 +405,9 @@ scrape_configs:
         if not path.endswith(".json"):
             continue
         dash = D.load(os.path.join(args.dashboards, path))
-        for where, expr, instant in D.queries(dash):
-            missing = [c for prefix, c in COLLECTOR_OF_PREFIX if prefix in expr and c not in have]
-            if missing:
-                skipped.append(f"{path}: {where} (collector {missing[0]} not in this exporter build)")
-                continue
-            q = D.substitute(expr, values)
-            res = prom.query(q) if instant else prom.query_range(q, t_prom_start, now, "2s")
-            n_checked += 1
-            check(bool(res), f"{path}: {where} returns data: {q}")
-        for where, selector in D.variable_selectors(dash):
-            if where == "variable 'cluster'":
-                continue  # no cluster label on scraped series here; the variable's "All" (.*) covers that
-            label = where.split("'")[1]
-            vals = prom.label_values(label, D.substitute(selector, values))
-            n_checked += 1
-            check(bool(vals), f"{path}: {where} lists values {vals}")
+        checked, skips = D.live_check(prom, dash, values, t_prom_start, now, "2s", have, check, f"{path}: ")
+        n_checked += checked
+        skipped += skips
     print(f"dashboard queries checked against live Prometheus: {n_checked}; skipped: {len(skipped)}", flush=True)
     for s in skipped:
         print(f"SKIPPED {s}", flush=True)

@@ -1,7 +1,8 @@
 """Reads the queries out of our Grafana dashboards and turns them into plain PromQL.
 
 Used by tests/dashboards/dashboards_test.py (validity, conventions) and by
-tests/live_chain/live_chain_test.py (every query returns data from a live Prometheus).
+tests/live_chain/live_chain_test.py and tests/fleet/fleet_test.py (every query returns data from
+a live Prometheus, live_check).
 Standard library only.
 """
 
@@ -60,3 +61,34 @@ def substitute(expr, values):
             raise KeyError(f"unknown dashboard variable ${name} in {expr!r}")
         return values[name]
     return _VAR.sub(repl, expr)
+
+
+# Metric name prefix -> the collector that serves it (for "collector not running here").
+COLLECTOR_OF_PREFIX = [("nf_conntrack_kernel_log_", "kmsg"), ("nf_conntrack_table_", "table"),
+                       ("nf_conntrack_netns_", "netns")]
+
+
+def live_check(prom, dash, values, start, end, step, have, check, label=""):
+    """Runs every panel, annotation and variable query of `dash` against `prom` (an
+    nfct_servers.Prom) with `values` substituted, reporting each through check(ok, message).
+    Queries of a collector not in `have` (collector names with a success series) are returned
+    as skipped, never silently passed; the `cluster` variable is not checked (the "All" value
+    .* covers series without that label). Returns (checked, skipped)."""
+    checked, skipped = 0, []
+    for where, expr, instant in queries(dash):
+        missing = [c for prefix, c in COLLECTOR_OF_PREFIX if prefix in expr and c not in have]
+        if missing:
+            skipped.append(f"{label}{where} (collector {missing[0]} not running)")
+            continue
+        q = substitute(expr, values)
+        res = prom.query(q) if instant else prom.query_range(q, start, end, step)
+        checked += 1
+        check(bool(res), f"{label}{where} returns data: {q}")
+    for where, selector in variable_selectors(dash):
+        if where == "variable 'cluster'":
+            continue
+        name = where.split("'")[1]
+        vals = prom.label_values(name, substitute(selector, values))
+        checked += 1
+        check(bool(vals), f"{label}{where} lists values {vals}")
+    return checked, skipped

@@ -1,6 +1,7 @@
 """Helpers for tests that run real Prometheus / Alertmanager / exporter processes.
 
-Used by tests/alerts/alertmanager_test.py and tests/live_chain/live_chain_test.py.
+Used by tests/alerts/alertmanager_test.py, tests/live_chain/live_chain_test.py and
+tests/fleet/fleet_test.py.
 Everything listens on 127.0.0.1 on ports picked at run time; every process is started
 here, remembered by PID and stopped by that PID on every exit path (normal return,
 exception, SIGTERM/SIGINT/SIGHUP); children also get PR_SET_PDEATHSIG so they die with
@@ -19,6 +20,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 SKIP = 77  # ctest SKIP_RETURN_CODE
@@ -243,3 +245,33 @@ def alert_rules(rules_path):
 def alert_names_and_severities(rules_path):
     """{alertname: severity} from our rules file."""
     return {r["alert"]: r.get("labels", {}).get("severity") for r in alert_rules(rules_path) if "alert" in r}
+
+
+class Prom:
+    """The HTTP API of one Prometheus: instant and range queries, label values, alerts."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def query(self, expr, at=None):
+        q = {"query": expr}
+        if at is not None:
+            q["time"] = f"{at:.3f}"
+        r = http_json(f"{self.base}/api/v1/query?{urllib.parse.urlencode(q)}", timeout=10)
+        return r["data"]["result"]
+
+    def query_range(self, expr, start, end, step):
+        q = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": step}
+        r = http_json(f"{self.base}/api/v1/query_range?{urllib.parse.urlencode(q)}", timeout=20)
+        return r["data"]["result"]
+
+    def label_values(self, label, selector):
+        q = urllib.parse.urlencode({"match[]": selector})
+        return http_json(f"{self.base}/api/v1/label/{label}/values?{q}", timeout=10)["data"]
+
+    def scalar(self, expr):
+        res = self.query(expr)
+        return float(res[0]["value"][1]) if res else None
+
+    def alerts(self):
+        return http_json(f"{self.base}/api/v1/alerts", timeout=10)["data"]["alerts"]

@@ -67,7 +67,7 @@ inline std::unique_ptr<CollectorSet> FixtureSetWithNetlinkStats(const std::strin
   }
   collectors.push_back(
       {"stat", std::make_unique<StatCollector>(env, std::make_unique<FakeCpuStats>(netlink))});
-  return std::make_unique<CollectorSet>(std::move(collectors), env.clock, false);
+  return std::make_unique<CollectorSet>(std::move(collectors), env, false);
 }
 
 inline std::string ReadText(const std::string& path) {
