@@ -199,6 +199,11 @@ void ReadTable(TableSource& source, size_t top_ports, Facts& facts) {
       facts.top_ports.push_back({std::string(ProtocolLabel(PortSlotProtocol(slot))), port, count});
     }
   }
+  // Every TCP port with entries, to find the scrape port's (a one-shot pass over 65536 counters).
+  facts.scrape_port.entries = 0;
+  for (const auto& [port, count] : counts->Top(size_t(PortSlot(kTcp)), kPorts).top) {
+    if (port == facts.scrape_port.port) facts.scrape_port.entries = count;
+  }
   std::stable_sort(facts.top_ports.begin(), facts.top_ports.end(),
                    [](const auto& a, const auto& b) { return a.entries > b.entries; });
   if (facts.top_ports.size() > top_ports) facts.top_ports.resize(top_ports);
@@ -245,6 +250,19 @@ std::optional<std::vector<NamespaceUsage>> WalkNamespaces(const Env& env, NetnsE
   return namespaces;
 }
 
+// The scrape port's sockets in this netns, IPv4 and IPv6 (readable by anyone).
+void ReadScrapePort(const Env& env, Facts& facts) {
+  for (const char* file : {"net/tcp", "net/tcp6"}) {
+    // A busy host lists every socket: read it whole, up to a bound far above the usual.
+    FileRead read = ReadFile(env.Proc(file), 256 << 20);
+    if (!read.ok()) continue;
+    facts.scrape_port.sockets_read = true;
+    PortSockets sockets = SocketsOnPort(read.data, facts.scrape_port.port);
+    facts.scrape_port.listening = facts.scrape_port.listening || sockets.listening;
+    facts.scrape_port.established += sockets.established;
+  }
+}
+
 double Seconds(auto duration) { return std::chrono::duration<double>(duration).count(); }
 
 }  // namespace
@@ -264,6 +282,33 @@ std::optional<uint64_t> SlabObjectSize(std::string_view slabinfo, std::string_vi
     return size;
   }
   return std::nullopt;
+}
+
+PortSockets SocketsOnPort(std::string_view text, uint16_t port) {
+  PortSockets sockets;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    auto fields = SplitFields(text.substr(pos, end - pos));
+    pos = end + 1;
+    // sl local_address rem_address st ...; the header line's "local_address" has no hex port.
+    if (fields.size() < 4) continue;
+    auto colon = fields[1].rfind(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view hex = fields[1].substr(colon + 1);
+    unsigned local = 0, state = 0;
+    auto [p1, e1] = std::from_chars(hex.data(), hex.data() + hex.size(), local, 16);
+    auto [p2, e2] =
+        std::from_chars(fields[3].data(), fields[3].data() + fields[3].size(), state, 16);
+    if (e1 != std::errc() || p1 != hex.data() + hex.size() || e2 != std::errc() ||
+        p2 != fields[3].data() + fields[3].size() || local != port) {
+      continue;
+    }
+    if (state == 0x01) ++sockets.established;     // TCP_ESTABLISHED
+    if (state == 0x0A) sockets.listening = true;  // TCP_LISTEN
+  }
+  return sockets;
 }
 
 std::optional<uint64_t> MemTotalBytes(std::string_view meminfo) {
@@ -313,6 +358,7 @@ Facts Gather(GatherInputs inputs) {
   const Env& env = inputs.env;
   Facts facts;
   facts.window_seconds = Seconds(inputs.window);
+  facts.scrape_port.port = inputs.scrape_port;
   ReadMachine(env, facts);
   if (inputs.identity) {
     NetnsIdentity identity = inputs.identity();
@@ -359,6 +405,7 @@ Facts Gather(GatherInputs inputs) {
   if (facts.entries) facts.peak_entries = std::max(*facts.peak_entries, *facts.entries);
 
   ReadKernelLog(inputs.logs, facts);
+  ReadScrapePort(env, facts);
   if (inputs.table) ReadTable(*inputs.table, inputs.top_ports, facts);
   if (inputs.walk_namespaces && !inputs.namespaces) {
     inputs.namespaces = [&env, &inputs, &facts] {

@@ -41,6 +41,7 @@ struct GatherInputs {
   Env env;
   std::chrono::milliseconds window{5000};
   size_t top_ports = 5;
+  uint16_t scrape_port = 9725;         // the exporter's listen port, whose tracking is checked
   std::vector<NamedLogSource> logs;    // the first that opens is read; empty: not read
   std::unique_ptr<TableSource> table;  // dumps the table; null: not dumped
   // Sleeps; tests replace it to change the fixture between the two readings.
@@ -65,6 +66,16 @@ Facts Gather(GatherInputs inputs);
 // The object size of a slab cache in /proc/slabinfo ("nf_conntrack 64 128 256 16 1 : ..." →
 // 256), or nullopt. Pure.
 std::optional<uint64_t> SlabObjectSize(std::string_view slabinfo, std::string_view cache);
+// The sockets of one local TCP port in /proc/net/tcp or tcp6 text:
+//   "   0: 0100007F:2601 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 ..."
+// (local address:port in hex, then the remote one, then the state: 01 established, 0A listen).
+// The same format on every kernel since 2.6. Pure.
+struct PortSockets {
+  bool listening = false;
+  uint64_t established = 0;
+};
+PortSockets SocketsOnPort(std::string_view proc_net_tcp, uint16_t port);
+
 // MemTotal of /proc/meminfo in bytes ("MemTotal:       24683548 kB"), or nullopt. Pure.
 std::optional<uint64_t> MemTotalBytes(std::string_view meminfo);
 
