@@ -462,13 +462,40 @@ void RecommendNotrack(const Facts& facts, Diagnosis& d) {
   d.recommendations.push_back(std::move(r));
 }
 
-// Whether a new scrape takes a conntrack entry, from what can be seen without writing anything:
-// the port's established sockets against the dump's entries to it. A tracked connection always
-// has an entry to the port (plus those of closed ones still timing out), so connections without
-// entries are untracked, whatever installed the rule (nftables, iptables, a CNI).
+// Whether a new scrape takes a conntrack entry, from what can be seen without writing anything,
+// whatever installed a rule (nftables, iptables, a CNI). Best: each established connection's
+// client against the entries' clients (/proc/net/nf_conntrack); a connection without an entry
+// is untracked, and since an entry made before a notrack rule lingers (5 days for an idle
+// ESTABLISHED one), any untracked connection means new ones are. Else: the count of entries to
+// the port (dump) against the count of connections, which such a lingering entry can fool.
 ScrapePortVerdict JudgeScrapePort(const Facts& facts) {
   const ScrapePort& p = facts.scrape_port;
   const std::string port = "tcp/" + std::to_string(p.port);
+  const std::string full =
+      " When the table is full, a new connection to it is refused (its SYN dropped): only an "
+      "already open, kept-alive scrape is answered.";
+  const std::string untracked_full = " A full table cannot refuse a scrape.";
+  if (p.sockets_read && p.established > 0 && p.tracked_connections) {
+    uint64_t tracked = *p.tracked_connections, untracked = p.established - tracked;
+    if (tracked < p.established) {
+      std::string which =
+          p.established == 1 ? "its one established connection has"
+          : untracked == 1 ? "1 of its " + Thousands(p.established) + " established connections has"
+                           : Thousands(untracked) + " of its " + Thousands(p.established) +
+                                 " established connections have";
+      return {Tracking::kUntracked,
+              "The scrape port " + port + " is not tracked: " + which +
+                  " no conntrack entry (a notrack rule" +
+                  (tracked > 0 ? "; those with one were opened before it" : "") + ")." +
+                  untracked_full};
+    }
+    return {Tracking::kTracked,
+            "The scrape port " + port + " is tracked: " +
+                (p.established == 1
+                     ? std::string("its one established connection has")
+                     : "each of its " + Thousands(p.established) + " established connections has") +
+                " a conntrack entry." + full};
+  }
   const std::string connections =
       p.sockets_read ? Plural(p.established, "established connection", "established connections")
                      : "connections not readable (/proc/net/tcp)";
@@ -477,19 +504,16 @@ ScrapePortVerdict JudgeScrapePort(const Facts& facts) {
                                     " is tracked needs the table dump (CAP_NET_ADMIN)."};
   }
   if (*p.entries > 0 && (!p.sockets_read || *p.entries >= p.established)) {
-    return {Tracking::kTracked,
-            "The scrape port " + port +
-                " is tracked: " + Plural(*p.entries, "conntrack entry", "conntrack entries") +
-                " to it, " + connections +
-                ". When the table is full, a new connection to it is refused (its SYN "
-                "dropped): only an already open, kept-alive scrape is answered."};
+    return {Tracking::kTracked, "The scrape port " + port + " is tracked: " +
+                                    Plural(*p.entries, "conntrack entry", "conntrack entries") +
+                                    " to it, " + connections + "." + full};
   }
   if (p.sockets_read && p.established > *p.entries) {
     return {Tracking::kUntracked,
             "The scrape port " + port + " is not tracked: " + connections + " and " +
                 (*p.entries == 0 ? std::string("no conntrack entry")
                                  : "only " + Plural(*p.entries, "entry", "entries")) +
-                " to it (a notrack rule). A full table cannot refuse a scrape."};
+                " to it (a notrack rule)." + untracked_full};
   }
   return {Tracking::kUnknown,
           "No connection to the scrape port " + port +

@@ -50,6 +50,10 @@ struct ScrapePort {
   bool listening = false;           // a socket listens on it
   uint64_t established = 0;         // established connections to it
   std::optional<uint64_t> entries;  // TCP entries to the port in the dump; none: not dumped
+  // Established connections whose client has an entry to the port (/proc/net/nf_conntrack,
+  // root only, CONFIG_NF_CONNTRACK_PROCFS); none: not read. Exact where `entries` is not:
+  // an entry made before a notrack rule lingers after its connection closed.
+  std::optional<uint64_t> tracked_connections;
   bool operator==(const ScrapePort&) const = default;
 };
 

@@ -438,6 +438,7 @@ void JsonFacts(Json& j, const Facts& facts, const Diagnosis& d) {
   j.Key("port").Number(port.port);
   j.Key("tracking").String(TrackingName(d.scrape_port.tracking));
   j.Key("conntrack_entries").Optional(port.entries);
+  j.Key("tracked_connections").Optional(port.tracked_connections);
   j.Key("established_connections");
   port.sockets_read ? j.Number(port.established) : j.Null();
   j.Key("listening");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -623,19 +624,19 @@ TEST(ScrapePort, SocketsOnPortReadsTheProcNetTcpFormat) {
 
 TEST(ScrapePort, TrackedUntrackedOrUnknownFromSocketsAndEntries) {
   Facts facts = Quiet();
-  facts.scrape_port = {9725, true, true, 2, 3};
+  facts.scrape_port = {9725, true, true, 2, 3, std::nullopt};
   EXPECT_EQ(Diagnose(facts).scrape_port.tracking, Tracking::kTracked);
   facts.scrape_port.entries = 0;
   EXPECT_EQ(Diagnose(facts).scrape_port.tracking, Tracking::kUntracked);
   facts.scrape_port.established = 0;
   EXPECT_EQ(Diagnose(facts).scrape_port.tracking, Tracking::kUnknown) << "no connection to judge";
-  facts.scrape_port = {9725, true, true, 2, std::nullopt};
+  facts.scrape_port = {9725, true, true, 2, std::nullopt, std::nullopt};
   Diagnosis d = Diagnose(facts);
   EXPECT_EQ(d.scrape_port.tracking, Tracking::kUnknown);
   EXPECT_NE(d.scrape_port.text.find("CAP_NET_ADMIN"), std::string::npos);
 
   // Tracked and in trouble: the notrack files are recommended; tracked and fine: not.
-  facts.scrape_port = {9725, true, true, 1, 3};
+  facts.scrape_port = {9725, true, true, 1, 3, std::nullopt};
   bool recommended = false;
   for (const auto& r : Diagnose(facts).recommendations) {
     recommended = recommended || r.title.find("scrape port") != std::string::npos;
@@ -656,6 +657,70 @@ TEST(ScrapePort, TrackedUntrackedOrUnknownFromSocketsAndEntries) {
   EXPECT_TRUE(fs::exists(Source("deploy/nftables/nf-conntrack-exporter-notrack.nft")));
   EXPECT_TRUE(fs::exists(Source("deploy/nftables/nf-conntrack-exporter-notrack.service")));
   EXPECT_TRUE(fs::exists(Source("deploy/iptables/nf-conntrack-exporter-notrack.sh")));
+}
+
+TEST(ScrapePort, ScrapeClientOfReadsTheOriginalDirection) {
+  // /proc/net/nf_conntrack lines in the format of 6.18: the first src/sport/dport are the
+  // original direction's (the client's), the second set the reply's.
+  auto client = ScrapeClientOf(
+      "ipv4     2 tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.5 sport=54321 "
+      "dport=9725 src=10.0.0.5 dst=10.0.0.1 sport=9725 dport=54321 [ASSURED] mark=0 use=2",
+      9725);
+  ASSERT_TRUE(client);
+  EXPECT_EQ(client->port, 54321);
+  const std::array<uint8_t, 16> kMapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1};
+  EXPECT_EQ(client->address, kMapped);
+  auto v6 = ScrapeClientOf(
+      "ipv6     10 tcp      6 119 TIME_WAIT src=2001:db8::2 dst=2001:db8::1 sport=40000 "
+      "dport=9725 src=2001:db8::1 dst=2001:db8::2 sport=9725 dport=40000 [ASSURED] use=1",
+      9725);
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->address[0], 0x20);
+  EXPECT_EQ(v6->address[15], 2);
+  // Must reject: this host the client of a remote 9725 (the reply carries dport=9725 only),
+  // another protocol, another port, garbage.
+  EXPECT_FALSE(
+      ScrapeClientOf("ipv4 2 tcp 6 10 ESTABLISHED src=10.0.0.5 dst=10.0.0.9 sport=9725 "
+                     "dport=443 src=10.0.0.9 dst=10.0.0.5 sport=443 dport=9725",
+                     9725));
+  EXPECT_FALSE(
+      ScrapeClientOf("ipv4 2 udp 17 10 src=10.0.0.1 dst=10.0.0.5 sport=5 dport=9725 "
+                     "src=10.0.0.5 dst=10.0.0.1 sport=9725 dport=5",
+                     9725));
+  EXPECT_FALSE(
+      ScrapeClientOf("ipv4 2 tcp 6 10 ESTABLISHED src=10.0.0.1 dst=10.0.0.5 sport=5 "
+                     "dport=9726 src=10.0.0.5 dst=10.0.0.1 sport=9726 dport=5",
+                     9725));
+  EXPECT_FALSE(
+      ScrapeClientOf("ipv4 2 tcp 6 10 ESTABLISHED src=10.0.0.300 dst=x sport=5 "
+                     "dport=9725",
+                     9725));
+  EXPECT_FALSE(ScrapeClientOf("", 9725));
+
+  // /proc/net/tcp prints each address word as a host-order u32: 10.0.0.1 is 0100000A.
+  PortSockets sockets = SocketsOnPort(
+      "   2: 0500000A:25FD 0100000A:D431 01 00000000:00000000 02:00000AB5 00000000 0 0 1 2\n",
+      9725);
+  ASSERT_EQ(sockets.clients.size(), 1u);
+  EXPECT_EQ(sockets.clients[0], *client);
+}
+
+// An entry made before a notrack rule stays (an idle ESTABLISHED one for 5 days): counted
+// per port it looks tracked, matched per connection it is not.
+TEST(ScrapePort, ALingeringEntryDoesNotMakeANewConnectionTracked) {
+  Facts facts = Quiet();
+  facts.scrape_port = {9725, true, true, 1, 1, std::nullopt};
+  EXPECT_EQ(Diagnose(facts).scrape_port.tracking, Tracking::kTracked) << "counts alone";
+  facts.scrape_port.tracked_connections = 0;
+  Diagnosis d = Diagnose(facts);
+  EXPECT_EQ(d.scrape_port.tracking, Tracking::kUntracked);
+  EXPECT_NE(d.scrape_port.text.find("its one established connection has no conntrack"),
+            std::string::npos)
+      << d.scrape_port.text;
+  facts.scrape_port = {9725, true, true, 2, 3, 1};
+  EXPECT_EQ(Diagnose(facts).scrape_port.tracking, Tracking::kUntracked) << "one of two";
+  facts.scrape_port.tracked_connections = 2;
+  EXPECT_EQ(Diagnose(facts).scrape_port.tracking, Tracking::kTracked);
 }
 
 TEST(DoctorCommand, ListenAddressGivesTheScrapePort) {
