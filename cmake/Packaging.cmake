@@ -17,8 +17,18 @@ if(NFCT_DASHBOARD_FILES)
   install(FILES ${NFCT_DASHBOARD_FILES} DESTINATION ${NFCT_DATADIR}/dashboards)
 endif()
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/deployment.md
-              ${PROJECT_SOURCE_DIR}/CHANGELOG.md
+              ${PROJECT_SOURCE_DIR}/docs/notrack.md ${PROJECT_SOURCE_DIR}/CHANGELOG.md
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${NFCT_PACKAGE_NAME})
+# The rules that exempt the scrape port from conntrack (docs/notrack.md): shipped disabled, as
+# examples under /usr/share; nothing loads them until the operator does (postinst leaves the
+# -notrack unit disabled).
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/nftables/${NFCT_PACKAGE_NAME}-notrack.nft
+              ${PROJECT_SOURCE_DIR}/deploy/nftables/${NFCT_PACKAGE_NAME}-accept-untracked.nft
+        DESTINATION ${NFCT_DATADIR}/nftables)
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/iptables/${NFCT_PACKAGE_NAME}-notrack.rules
+        DESTINATION ${NFCT_DATADIR}/iptables)
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/deploy/iptables/${NFCT_PACKAGE_NAME}-notrack.sh
+        DESTINATION ${NFCT_DATADIR}/iptables)
 # Debian policy 12.5: the license in machine-readable form at doc/<package>/copyright (the full
 # Apache-2.0 text is LICENSE in the source; Debian systems have it in common-licenses).
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/debian/copyright
@@ -26,6 +36,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/deploy/debian/copyright
 
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/${NFCT_PACKAGE_NAME}.service
               ${PROJECT_SOURCE_DIR}/deploy/systemd/${NFCT_PACKAGE_NAME}.socket
+              ${PROJECT_SOURCE_DIR}/deploy/nftables/${NFCT_PACKAGE_NAME}-notrack.service
         DESTINATION lib/systemd/system COMPONENT systemd EXCLUDE_FROM_ALL)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/${NFCT_PACKAGE_NAME}.default
         DESTINATION /etc/default RENAME ${NFCT_PACKAGE_NAME} COMPONENT systemd EXCLUDE_FROM_ALL)
@@ -54,6 +65,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # Loaded with dlopen by the kmsg collector's journald source only, so dpkg-shlibdeps cannot see
 # it; every systemd host has it.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS libsystemd0)
+# The opt-in notrack rules (docs/notrack.md) are loaded with one of these.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nftables | iptables")
 # DT_RELR (exporter/CMakeLists.txt) needs glibc 2.36's loader; dpkg-shlibdeps does not see
 # that version-only need (GLIBC_ABI_DT_RELR).
 if(NFCT_LINKER_HAS_RELR)

@@ -80,8 +80,11 @@ const std::vector<FlagSpec>& GenericFlags() {
        [](Flags& f, std::string_view v) {
          return SetDuration(v, f.http.limits.read_header_timeout);
        }},
-      {"web.idle-timeout", "DURATION", "60s",
-       "Close a connection on which no byte moved for this long (kept-alive or stalled).",
+      {"web.idle-timeout", "DURATION", "6m",
+       "Close a connection on which no byte moved for this long (kept-alive or stalled). Longer "
+       "than Prometheus keeps an idle connection (5m), so a scrape reuses it and needs no new "
+       "conntrack entry; a client that never sends a request is closed at "
+       "--web.read-header-timeout whatever this is.",
        [](Flags& f, std::string_view v) { return SetDuration(v, f.http.limits.idle_timeout); }},
       {"web.listen-backlog", "N", "1024",
        "Length of the queue of connections not yet accepted (capped by net.core.somaxconn).",

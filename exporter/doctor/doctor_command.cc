@@ -21,6 +21,9 @@ constexpr std::string_view kUsage =
     "  --window=DURATION      How long to watch the drop counters (default 5s).\n"
     "  --output=FORMAT        text (default) or json.\n"
     "  --top-ports=N          Destination ports to list (default 5).\n"
+    "  --web.listen-address=ADDRESS\n"
+    "                         The exporter's, as given to it (default :9725): doctor says\n"
+    "                         whether a scrape of its port takes a conntrack entry.\n"
     "  --collector.kmsg.source=SOURCE\n"
     "                         The kernel log to read, as for the exporter: /dev/kmsg,\n"
     "                         journald, journald:DIR or a syslog file. Default: the first\n"
@@ -34,6 +37,7 @@ struct Options {
   std::chrono::milliseconds window{5000};
   bool json = false;
   size_t top_ports = 5;
+  uint16_t scrape_port = 9725;
   std::string procfs = "/proc";
   std::string sysfs = "/sys";
   std::string log_source;  // "": the first of kDefaultLogSources that can be read
@@ -64,6 +68,18 @@ std::string Parse(const std::vector<std::string>& args, Options& options) {
         return "--top-ports: a whole number from 1 to 100";
       }
       options.top_ports = n;
+    } else if (name == "--web.listen-address") {
+      // host:port, [v6]:port or :port, as the exporter takes it; only the port matters here.
+      auto colon = value.rfind(':');
+      std::string_view digits =
+          colon == std::string::npos ? "" : std::string_view(value).substr(colon + 1);
+      unsigned port = 0;
+      auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+      if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() ||
+          port == 0 || port > 65535) {
+        return "--web.listen-address: host:port or :port with a port from 1 to 65535";
+      }
+      options.scrape_port = static_cast<uint16_t>(port);
     } else if (name == "--path.procfs" && !value.empty()) {
       options.procfs = value;
     } else if (name == "--path.sysfs" && !value.empty()) {
@@ -99,6 +115,7 @@ int RunDoctor(const std::vector<std::string>& args, std::ostream& out, std::ostr
     err << "nf_conntrack_exporter doctor: error: " << error << "\n";
     return kUsageError;
   }
+  inputs.scrape_port = options.scrape_port;
   Facts facts = Gather(std::move(inputs));
   Diagnosis diagnosis = Diagnose(facts);
   out << (options.json ? RenderJson(facts, diagnosis) : RenderText(facts, diagnosis));

@@ -1,6 +1,7 @@
 #include "exporter/doctor/doctor_diagnose.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -79,9 +80,9 @@ struct Judged {
   std::vector<Reason> reasons;
   bool pressure = false;      // the table reached or nears its limit: raise max
   bool drop_history = false;  // the peak was censored at the limit at some point
-  void Add(Verdict level, std::string text) {
+  void Add(Verdict level, std::string text, std::string_view rule) {
     verdict = std::max(verdict, level);
-    reasons.push_back({level, std::move(text)});
+    reasons.push_back({level, std::move(text), rule});
   }
 };
 
@@ -96,37 +97,90 @@ void JudgeCounters(const Facts& facts, Judged& judged) {
   if (drop_now > 0) {
     judged.Add(Verdict::kDropping,
                Plural(drop_now, "packet", "packets") + " dropped" + window +
-                   ": no conntrack entry could be made for them (drop counter).");
+                   ": no conntrack entry could be made for them (drop counter).",
+               "drops-in-window");
   } else if (drop_ever > 0) {
-    judged.Add(Verdict::kAtRisk, Plural(drop_ever, "packet", "packets") +
-                                     " dropped since the netns started, none" + window + ".");
+    judged.Add(Verdict::kAtRisk,
+               Plural(drop_ever, "packet", "packets") + " dropped since the netns started, none" +
+                   window + ".",
+               "drops-since-start");
   }
   if (long_now > 0) {
-    judged.Add(Verdict::kDropping, Plural(long_now, "insert", "inserts") + " refused" + window +
-                                       ": a hash chain was longer than the kernel allows "
-                                       "(chaintoolong), too few buckets.");
+    judged.Add(Verdict::kDropping,
+               Plural(long_now, "insert", "inserts") + " refused" + window +
+                   ": a hash chain was longer than the kernel allows "
+                   "(chaintoolong), too few buckets.",
+               "chaintoolong-in-window");
   } else if (long_ever > 0) {
-    judged.Add(Verdict::kAtRisk, Plural(long_ever, "insert", "inserts") +
-                                     " refused since the netns started because a hash chain "
-                                     "was too long (chaintoolong).");
+    judged.Add(Verdict::kAtRisk,
+               Plural(long_ever, "insert", "inserts") +
+                   " refused since the netns started because a hash chain "
+                   "was too long (chaintoolong).",
+               "chaintoolong-since-start");
   }
   if (evicted_now > 0) {
-    judged.Add(Verdict::kAtRisk, Plural(evicted_now, "entry", "entries") + " evicted" + window +
-                                     " to make room (early_drop): the table is at its limit.");
+    judged.Add(Verdict::kAtRisk,
+               Plural(evicted_now, "entry", "entries") + " evicted" + window +
+                   " to make room (early_drop): the table is at its limit.",
+               "early-drop-in-window");
   }
   judged.drop_history = drop_ever > 0 || evicted_now > 0;
   judged.pressure = judged.pressure || judged.drop_history;
 }
 
+// How long ago the kernel last logged "table full" for this netns, when it did.
+std::optional<double> OwnLineAge(const Facts& facts) {
+  std::optional<double> age;
+  for (const auto& line : facts.table_full) {
+    if (!OwnLine(facts, line) || !line.wall_seconds) continue;
+    double a = facts.now_seconds - *line.wall_seconds;
+    if (!age || a < *age) age = a;
+  }
+  return age;
+}
+
+// A table at its limit (the peak reached max; the kernel shows max + 1 while it refuses one) is
+// DROPPING when it dropped within the last minute — in the window, or by the kernel log — even
+// if no new flow came during the window: the limit has not moved and the next flow is refused.
+void JudgeFull(const Facts& facts, Judged& judged) {
+  const std::string entries =
+      " (" + Thousands(*facts.peak_entries) + " of " + Thousands(*facts.max) + " entries)";
+  const double minute = std::max(kRecentDropSeconds, facts.window_seconds + 1);
+  auto age = OwnLineAge(facts);
+  if (Counter(facts.in_window, "drop") > 0) {
+    judged.Add(Verdict::kDropping, "The table is at its limit" + entries + " and dropped.",
+               "full-and-dropped-last-minute");
+  } else if (age && *age <= minute) {
+    judged.Add(Verdict::kDropping,
+               "The table is at its limit" + entries + " and the kernel logged \"table full, " +
+                   "dropping packet\" for this netns " + Seconds(std::round(*age)) +
+                   " ago (within " + Seconds(minute) + "), though no packet was dropped in " +
+                   "the window: the next new flow is refused.",
+               "full-and-dropped-last-minute");
+  } else {
+    std::string log = !facts.log_read ? "the kernel log, which would date an earlier drop, was "
+                                        "not read"
+                      : age           ? "the latest \"table full\" line for this netns is " +
+                                  Seconds(std::round(*age)) + " old"
+                            : "no \"table full\" line for this netns in the kernel log";
+    judged.Add(Verdict::kAtRisk,
+               "The table is at its limit" + entries + "; no drop in the window, and " + log + ".",
+               "full");
+  }
+  judged.pressure = judged.drop_history = true;
+}
+
 void JudgeUsage(const Facts& facts, Judged& judged) {
   if (auto usage = Usage(facts)) {
     double peak = static_cast<double>(*facts.peak_entries) / static_cast<double>(*facts.max);
-    if (peak >= kAtRiskUsage) {
-      judged.Add(Verdict::kAtRisk, "The table reached " + Percent(peak) + " of its limit (" +
-                                       Thousands(*facts.peak_entries) + " of " +
-                                       Thousands(*facts.max) + " entries).");
+    if (peak >= 1) {
+      JudgeFull(facts, judged);
+    } else if (peak >= kAtRiskUsage) {
+      judged.Add(Verdict::kAtRisk,
+                 "The table reached " + Percent(peak) + " of its limit (" +
+                     Thousands(*facts.peak_entries) + " of " + Thousands(*facts.max) + " entries).",
+                 "nearly-full");
       judged.pressure = true;
-      if (peak >= 1) judged.drop_history = true;
     }
   }
   if (facts.buckets && *facts.buckets > 0 && facts.peak_entries) {
@@ -138,7 +192,7 @@ void JudgeUsage(const Facts& facts, Judged& judged) {
                     "%.1f entries per hash bucket: every packet's lookup walks long chains "
                     "(the kernel defaults never exceed 4).",
                     per_bucket);
-      judged.Add(Verdict::kAtRisk, text);
+      judged.Add(Verdict::kAtRisk, text, "long-chains");
     }
   }
 }
@@ -156,12 +210,14 @@ void JudgeLog(const Facts& facts, Judged& judged) {
     judged.Add(Verdict::kDropping,
                "The kernel logged \"table full, dropping packet\" for this "
                "netns in the last " +
-                   Seconds(facts.window_seconds) + ".");
+                   Seconds(facts.window_seconds) + ".",
+               "log-in-window");
     judged.drop_history = judged.pressure = true;
   } else if (recent && judged.verdict != Verdict::kDropping) {
     judged.Add(Verdict::kAtRisk,
                "The kernel logged \"table full, dropping packet\" for this "
-               "netns within the last hour.");
+               "netns within the last hour.",
+               "log-within-hour");
     judged.drop_history = judged.pressure = true;
   }
 }
@@ -406,7 +462,119 @@ void RecommendNotrack(const Facts& facts, Diagnosis& d) {
   d.recommendations.push_back(std::move(r));
 }
 
+// Whether a new scrape takes a conntrack entry, from what can be seen without writing anything,
+// whatever installed a rule (nftables, iptables, a CNI). Best: each established connection's
+// client against the entries' clients (/proc/net/nf_conntrack); a connection without an entry
+// is untracked, and since an entry made before a notrack rule lingers (5 days for an idle
+// ESTABLISHED one), any untracked connection means new ones are. Else: the count of entries to
+// the port (dump) against the count of connections, which such a lingering entry can fool.
+ScrapePortVerdict JudgeScrapePort(const Facts& facts) {
+  const ScrapePort& p = facts.scrape_port;
+  const std::string port = "tcp/" + std::to_string(p.port);
+  const std::string full =
+      " When the table is full, a new connection to it is refused (its SYN dropped): only an "
+      "already open, kept-alive scrape is answered.";
+  const std::string untracked_full = " A full table cannot refuse a scrape.";
+  if (p.sockets_read && p.established > 0 && p.tracked_connections) {
+    uint64_t tracked = *p.tracked_connections, untracked = p.established - tracked;
+    if (tracked < p.established) {
+      std::string which =
+          p.established == 1 ? "its one established connection has"
+          : untracked == 1 ? "1 of its " + Thousands(p.established) + " established connections has"
+                           : Thousands(untracked) + " of its " + Thousands(p.established) +
+                                 " established connections have";
+      return {Tracking::kUntracked,
+              "The scrape port " + port + " is not tracked: " + which +
+                  " no conntrack entry (a notrack rule" +
+                  (tracked > 0 ? "; those with one were opened before it" : "") + ")." +
+                  untracked_full};
+    }
+    return {Tracking::kTracked,
+            "The scrape port " + port + " is tracked: " +
+                (p.established == 1
+                     ? std::string("its one established connection has")
+                     : "each of its " + Thousands(p.established) + " established connections has") +
+                " a conntrack entry." + full};
+  }
+  const std::string connections =
+      p.sockets_read ? Plural(p.established, "established connection", "established connections")
+                     : "connections not readable (/proc/net/tcp)";
+  if (!p.entries) {
+    return {Tracking::kUnknown, "Whether the scrape port " + port +
+                                    " is tracked needs the table dump (CAP_NET_ADMIN)."};
+  }
+  if (*p.entries > 0 && (!p.sockets_read || *p.entries >= p.established)) {
+    return {Tracking::kTracked, "The scrape port " + port + " is tracked: " +
+                                    Plural(*p.entries, "conntrack entry", "conntrack entries") +
+                                    " to it, " + connections + "." + full};
+  }
+  if (p.sockets_read && p.established > *p.entries) {
+    return {Tracking::kUntracked,
+            "The scrape port " + port + " is not tracked: " + connections + " and " +
+                (*p.entries == 0 ? std::string("no conntrack entry")
+                                 : "only " + Plural(*p.entries, "entry", "entries")) +
+                " to it (a notrack rule)." + untracked_full};
+  }
+  return {Tracking::kUnknown,
+          "No connection to the scrape port " + port +
+              (!p.sockets_read ? std::string(" could be seen")
+               : p.listening   ? std::string(" now (something listens on it)")
+                               : std::string(", and nothing listens on it in this netns")) +
+              ": whether a scrape would be tracked cannot be told."};
+}
+
+// Where the table is in trouble and the exporter's own scrapes are tracked, a full table hides
+// the node from Prometheus exactly then.
+void RecommendScrapeNotrack(const Facts& facts, Diagnosis& d) {
+  if (d.scrape_port.tracking != Tracking::kTracked || d.here == Verdict::kOk) return;
+  const std::string port = std::to_string(facts.scrape_port.port);
+  Recommendation r;
+  r.title = "Exempt the scrape port tcp/" + port + " from tracking";
+  r.reason =
+      "A full table refuses every new connection, a new scrape too: after a restart or a reset "
+      "the node goes dark while it drops. Untracked, a scrape needs no entry "
+      "(docs/notrack.md). Shipped disabled with the package; the unit loads the rules at every "
+      "boot:";
+  r.commands = {"systemctl enable --now nf-conntrack-exporter-notrack",
+                "# without systemd, in /usr/share/nf-conntrack-exporter:",
+                "nft -f nftables/nf-conntrack-exporter-notrack.nft",
+                "# or, for iptables: iptables/nf-conntrack-exporter-notrack.sh enable " + port};
+  r.warnings.push_back(
+      "Untracked packets skip NAT: not where the port is reached through DNAT. A stateful filter "
+      "must accept them (`ct state untracked`); the file's comments say how.");
+  if (port != "9725") {
+    r.warnings.push_back("The nft file names port 9725: edit its define nfct_exporter_port.");
+  }
+  d.recommendations.push_back(std::move(r));
+}
+
+size_t RuleRank(std::string_view id) {
+  for (size_t i = 0; i < std::size(kRules); ++i) {
+    if (kRules[i].id == id) return i;
+  }
+  return std::size(kRules);
+}
+
 }  // namespace
+
+const Rule& RuleById(std::string_view id) {
+  for (const auto& rule : kRules) {
+    if (rule.id == id) return rule;
+  }
+  return kRules[std::size(kRules) - 1];
+}
+
+std::string_view TrackingName(Tracking tracking) {
+  switch (tracking) {
+    case Tracking::kTracked:
+      return "tracked";
+    case Tracking::kUntracked:
+      return "untracked";
+    case Tracking::kUnknown:
+      break;
+  }
+  return "unknown";
+}
 
 std::string_view VerdictName(Verdict verdict) {
   switch (verdict) {
@@ -474,7 +642,10 @@ std::string Percent(double ratio) {
 Diagnosis Diagnose(const Facts& facts) {
   Diagnosis d;
   d.sizing = SizingOf(facts);
+  d.scrape_port = JudgeScrapePort(facts);
   if (!facts.module_loaded) {
+    d.scrape_port = {Tracking::kUntracked,
+                     "nf_conntrack is not loaded: nothing is tracked, a scrape included."};
     d.reasons.push_back({Verdict::kOk,
                          "nf_conntrack is not loaded: nothing is tracked, so nothing can be "
                          "dropped for want of an entry."});
@@ -487,8 +658,11 @@ Diagnosis Diagnose(const Facts& facts) {
   d.here = judged.verdict;
   d.verdict = judged.verdict;
   d.reasons = std::move(judged.reasons);
-  std::stable_sort(d.reasons.begin(), d.reasons.end(),
-                   [](const Reason& a, const Reason& b) { return a.level > b.level; });
+  // Worst first; within a level, in the order of kRules, so the first reason is the rule that
+  // decided (a full table outranks the drops that filled it, as the rule reads).
+  std::stable_sort(d.reasons.begin(), d.reasons.end(), [](const Reason& a, const Reason& b) {
+    return a.level != b.level ? a.level > b.level : RuleRank(a.rule) < RuleRank(b.rule);
+  });
   if (d.reasons.empty()) {
     std::string text =
         facts.since_boot.empty() ? "No drops seen" : "No drops since the netns started";
@@ -496,6 +670,7 @@ Diagnosis Diagnose(const Facts& facts) {
     text += ".";
     d.reasons.push_back({Verdict::kOk, text});
   }
+  d.rule = d.reasons.front().rule;
 
   auto others = JudgeNamespaces(facts);
   auto worst = std::max_element(others.begin(), others.end(), [](const auto& a, const auto& b) {
@@ -503,12 +678,17 @@ Diagnosis Diagnose(const Facts& facts) {
   });
   if (worst != others.end()) {
     d.worst = *worst;
-    d.verdict = std::max(d.verdict, worst->verdict);
+    if (worst->verdict > d.verdict) {
+      d.verdict = worst->verdict;
+      d.rule =
+          worst->verdict == Verdict::kDropping ? "other-netns-dropping" : "other-netns-at-risk";
+    }
   }
 
   RecommendSize(facts, judged, d);
   RecommendTimeWait(facts, d);
   RecommendNotrack(facts, d);
+  RecommendScrapeNotrack(facts, d);
   return d;
 }
 

@@ -25,13 +25,59 @@ inline constexpr uint64_t kTimeWaitLongSeconds = 60;  // ... with a timeout abov
 inline constexpr uint64_t kShortTimeWaitSeconds = 30;
 // A kernel-log line this recent still puts its netns at risk.
 inline constexpr double kRecentLogSeconds = 3600;
+// A table at its limit that dropped this recently is still dropping: the flood may pause for a
+// few seconds, the limit has not moved.
+inline constexpr double kRecentDropSeconds = 60;
 // A port holding this share of the dumped entries is a NOTRACK candidate.
 inline constexpr double kNotrackShare = 0.1;
 inline constexpr size_t kMaxNotrackPorts = 3;
 
+// The rules a verdict comes from, worst first; a report names the one that decided it.
+struct Rule {
+  std::string_view id;  // stable, for scripts: "full-and-dropped-last-minute"
+  Verdict level;
+  std::string_view text;  // the rule itself, a sentence
+};
+inline constexpr Rule kRules[] = {
+    {"drops-in-window", Verdict::kDropping,
+     "packets were dropped during the window (drop counter)."},
+    {"chaintoolong-in-window", Verdict::kDropping,
+     "inserts were refused during the window because a hash chain was too long."},
+    {"full-and-dropped-last-minute", Verdict::kDropping,
+     "the table is at its limit and dropped within the last minute (drop counter or the "
+     "kernel's \"table full\" line)."},
+    {"log-in-window", Verdict::kDropping,
+     "the kernel logged \"table full\" for this netns during the window (counters unreadable)."},
+    {"other-netns-dropping", Verdict::kDropping, "another network namespace is dropping."},
+    {"full", Verdict::kAtRisk, "the table is at its limit, with no drop in the last minute."},
+    {"nearly-full", Verdict::kAtRisk, "the table reached 80 % of its limit."},
+    {"drops-since-start", Verdict::kAtRisk,
+     "packets were dropped since the netns started, none during the window."},
+    {"chaintoolong-since-start", Verdict::kAtRisk,
+     "inserts were refused for a too long hash chain since the netns started."},
+    {"early-drop-in-window", Verdict::kAtRisk,
+     "entries were evicted during the window to make room."},
+    {"long-chains", Verdict::kAtRisk, "more than 4 entries per hash bucket."},
+    {"log-within-hour", Verdict::kAtRisk,
+     "the kernel logged \"table full\" for this netns within the last hour."},
+    {"other-netns-at-risk", Verdict::kAtRisk, "another network namespace is at risk."},
+    {"none", Verdict::kOk, "no rule for AT RISK or DROPPING matched."},
+};
+// The rule of an id; the "none" rule for an unknown one.
+const Rule& RuleById(std::string_view id);
+
 struct Reason {
   Verdict level;
   std::string text;
+  std::string_view rule = "none";  // the id of the rule it matched
+};
+
+// Whether a new scrape connection takes a conntrack entry here.
+enum class Tracking { kUnknown, kTracked, kUntracked };
+std::string_view TrackingName(Tracking tracking);  // "unknown", "tracked", "untracked"
+struct ScrapePortVerdict {
+  Tracking tracking = Tracking::kUnknown;
+  std::string text;  // what was seen, and what a full table does to a scrape
 };
 
 // A line to keep in a file so a change survives a reboot.
@@ -65,9 +111,11 @@ struct NamespaceVerdict {
 };
 
 struct Diagnosis {
-  Verdict verdict = Verdict::kOk;         // the exit code: this netns and, when seen, every other
-  Verdict here = Verdict::kOk;            // this netns alone
-  std::vector<Reason> reasons;            // why, worst first
+  Verdict verdict = Verdict::kOk;  // the exit code: this netns and, when seen, every other
+  Verdict here = Verdict::kOk;     // this netns alone
+  std::vector<Reason> reasons;     // why, worst first
+  std::string_view rule = "none";  // the rule that decided `verdict`
+  ScrapePortVerdict scrape_port;
   std::optional<NamespaceVerdict> worst;  // the worst other namespace, when any was seen
   Sizing sizing;
   std::optional<uint64_t> proposed_max;

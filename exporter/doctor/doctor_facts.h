@@ -42,6 +42,21 @@ struct PortEntries {
   bool operator==(const PortEntries&) const = default;
 };
 
+// The exporter's scrape port in this netns: its sockets (/proc/net/tcp, tcp6) and its conntrack
+// entries (the dump), from which the doctor tells whether scrapes take an entry.
+struct ScrapePort {
+  uint16_t port = 9725;
+  bool sockets_read = false;        // /proc/net/tcp or tcp6 could be read
+  bool listening = false;           // a socket listens on it
+  uint64_t established = 0;         // established connections to it
+  std::optional<uint64_t> entries;  // TCP entries to the port in the dump; none: not dumped
+  // Established connections whose client has an entry to the port (/proc/net/nf_conntrack,
+  // root only, CONFIG_NF_CONNTRACK_PROCFS); none: not read. Exact where `entries` is not:
+  // an entry made before a notrack rule lingers after its connection closed.
+  std::optional<uint64_t> tracked_connections;
+  bool operator==(const ScrapePort&) const = default;
+};
+
 // One network namespace as the netns walker saw it (from the initial netns only).
 struct NamespaceUsage {
   uint64_t inode = 0;
@@ -92,6 +107,8 @@ struct Facts {
   uint64_t table_entries = 0;
   std::map<std::string, uint64_t> tcp_states;  // "time_wait" → entries (IPv4 + IPv6)
   std::vector<PortEntries> top_ports;          // busiest first, over every protocol
+
+  ScrapePort scrape_port;
 
   // Every namespace (netns walker, initial netns only).
   bool namespaces_read = false;

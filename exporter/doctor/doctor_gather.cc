@@ -1,11 +1,14 @@
 #include "exporter/doctor/doctor_gather.h"
 
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <fstream>
+#include <set>
 #include <thread>
 
 #include "collectors/all.h"
@@ -199,6 +202,11 @@ void ReadTable(TableSource& source, size_t top_ports, Facts& facts) {
       facts.top_ports.push_back({std::string(ProtocolLabel(PortSlotProtocol(slot))), port, count});
     }
   }
+  // Every TCP port with entries, to find the scrape port's (a one-shot pass over 65536 counters).
+  facts.scrape_port.entries = 0;
+  for (const auto& [port, count] : counts->Top(size_t(PortSlot(kTcp)), kPorts).top) {
+    if (port == facts.scrape_port.port) facts.scrape_port.entries = count;
+  }
   std::stable_sort(facts.top_ports.begin(), facts.top_ports.end(),
                    [](const auto& a, const auto& b) { return a.entries > b.entries; });
   if (facts.top_ports.size() > top_ports) facts.top_ports.resize(top_ports);
@@ -245,6 +253,49 @@ std::optional<std::vector<NamespaceUsage>> WalkNamespaces(const Env& env, NetnsE
   return namespaces;
 }
 
+// The scrape port's sockets in this netns, IPv4 and IPv6 (readable by anyone), and which of
+// their clients have a conntrack entry (/proc/net/nf_conntrack, read line by line: a full
+// table of 262,144 entries is about 50 MB of text).
+void ReadScrapePort(const Env& env, Facts& facts) {
+  std::vector<Endpoint> clients;
+  for (const char* file : {"net/tcp", "net/tcp6"}) {
+    // A busy host lists every socket: read it whole, up to a bound far above the usual.
+    FileRead read = ReadFile(env.Proc(file), 256 << 20);
+    if (!read.ok()) continue;
+    facts.scrape_port.sockets_read = true;
+    PortSockets sockets = SocketsOnPort(read.data, facts.scrape_port.port);
+    facts.scrape_port.listening = facts.scrape_port.listening || sockets.listening;
+    facts.scrape_port.established += sockets.established;
+    clients.insert(clients.end(), sockets.clients.begin(), sockets.clients.end());
+  }
+  if (!facts.scrape_port.sockets_read) return;
+  std::ifstream table(env.Proc("net/nf_conntrack"));
+  if (!table) return;  // root only, and absent without CONFIG_NF_CONNTRACK_PROCFS
+  std::set<Endpoint> tracked;
+  for (std::string line; std::getline(table, line);) {
+    if (auto client = ScrapeClientOf(line, facts.scrape_port.port)) tracked.insert(*client);
+  }
+  if (table.bad()) return;
+  uint64_t matched = 0;
+  for (const auto& client : clients) matched += tracked.count(client);
+  facts.scrape_port.tracked_connections = matched;
+}
+
+// A /proc/net/tcp address: IPv4 as 8 hex digits, IPv6 as 32, each 32-bit word in host order.
+std::optional<std::array<uint8_t, 16>> ProcNetAddress(std::string_view hex) {
+  if (hex.size() != 8 && hex.size() != 32) return std::nullopt;
+  std::array<uint8_t, 16> address{};
+  size_t words = hex.size() / 8, offset = hex.size() == 8 ? 12 : 0;
+  if (hex.size() == 8) address[10] = address[11] = 0xff;
+  for (size_t w = 0; w < words; ++w) {
+    uint32_t word = 0;
+    auto [ptr, ec] = std::from_chars(hex.data() + 8 * w, hex.data() + 8 * w + 8, word, 16);
+    if (ec != std::errc() || ptr != hex.data() + 8 * w + 8) return std::nullopt;
+    std::memcpy(address.data() + offset + 4 * w, &word, 4);  // the kernel printed it as a u32
+  }
+  return address;
+}
+
 double Seconds(auto duration) { return std::chrono::duration<double>(duration).count(); }
 
 }  // namespace
@@ -264,6 +315,75 @@ std::optional<uint64_t> SlabObjectSize(std::string_view slabinfo, std::string_vi
     return size;
   }
   return std::nullopt;
+}
+
+PortSockets SocketsOnPort(std::string_view text, uint16_t port) {
+  PortSockets sockets;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    auto fields = SplitFields(text.substr(pos, end - pos));
+    pos = end + 1;
+    // sl local_address rem_address st ...; the header line's "local_address" has no hex port.
+    if (fields.size() < 4) continue;
+    auto colon = fields[1].rfind(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view hex = fields[1].substr(colon + 1);
+    unsigned local = 0, state = 0;
+    auto [p1, e1] = std::from_chars(hex.data(), hex.data() + hex.size(), local, 16);
+    auto [p2, e2] =
+        std::from_chars(fields[3].data(), fields[3].data() + fields[3].size(), state, 16);
+    if (e1 != std::errc() || p1 != hex.data() + hex.size() || e2 != std::errc() ||
+        p2 != fields[3].data() + fields[3].size() || local != port) {
+      continue;
+    }
+    if (state == 0x01) {  // TCP_ESTABLISHED
+      ++sockets.established;
+      auto remote_colon = fields[2].rfind(':');
+      if (remote_colon == std::string_view::npos) continue;
+      auto address = ProcNetAddress(fields[2].substr(0, remote_colon));
+      unsigned remote_port = 0;
+      std::string_view remote_hex = fields[2].substr(remote_colon + 1);
+      auto [p3, e3] = std::from_chars(remote_hex.data(), remote_hex.data() + remote_hex.size(),
+                                      remote_port, 16);
+      if (address && e3 == std::errc() && p3 == remote_hex.data() + remote_hex.size()) {
+        sockets.clients.push_back({*address, static_cast<uint16_t>(remote_port)});
+      }
+    }
+    if (state == 0x0A) sockets.listening = true;  // TCP_LISTEN
+  }
+  return sockets;
+}
+
+std::optional<Endpoint> ScrapeClientOf(std::string_view line, uint16_t port) {
+  auto fields = SplitFields(line);
+  // family number protocol number timeout [state] src= dst= sport= dport= ...
+  if (fields.size() < 8 || fields[2] != "tcp") return std::nullopt;
+  std::string_view src, sport, dport;
+  for (auto field : fields) {
+    // The first of each key is the original direction's; the reply's follow.
+    if (src.empty() && field.starts_with("src=")) src = field.substr(4);
+    if (sport.empty() && field.starts_with("sport=")) sport = field.substr(6);
+    if (dport.empty() && field.starts_with("dport=")) dport = field.substr(6);
+  }
+  unsigned to = 0, from = 0;
+  auto [p1, e1] = std::from_chars(dport.data(), dport.data() + dport.size(), to);
+  auto [p2, e2] = std::from_chars(sport.data(), sport.data() + sport.size(), from);
+  if (e1 != std::errc() || p1 != dport.data() + dport.size() || to != port || e2 != std::errc() ||
+      p2 != sport.data() + sport.size() || from > 65535) {
+    return std::nullopt;
+  }
+  Endpoint client;
+  client.port = static_cast<uint16_t>(from);
+  std::string text(src);
+  if (fields[0] == "ipv4") {
+    client.address[10] = client.address[11] = 0xff;
+    if (inet_pton(AF_INET, text.c_str(), client.address.data() + 12) != 1) return std::nullopt;
+  } else if (fields[0] != "ipv6" || inet_pton(AF_INET6, text.c_str(), client.address.data()) != 1) {
+    return std::nullopt;
+  }
+  return client;
 }
 
 std::optional<uint64_t> MemTotalBytes(std::string_view meminfo) {
@@ -313,6 +433,7 @@ Facts Gather(GatherInputs inputs) {
   const Env& env = inputs.env;
   Facts facts;
   facts.window_seconds = Seconds(inputs.window);
+  facts.scrape_port.port = inputs.scrape_port;
   ReadMachine(env, facts);
   if (inputs.identity) {
     NetnsIdentity identity = inputs.identity();
@@ -359,6 +480,7 @@ Facts Gather(GatherInputs inputs) {
   if (facts.entries) facts.peak_entries = std::max(*facts.peak_entries, *facts.entries);
 
   ReadKernelLog(inputs.logs, facts);
+  ReadScrapePort(env, facts);
   if (inputs.table) ReadTable(*inputs.table, inputs.top_ports, facts);
   if (inputs.walk_namespaces && !inputs.namespaces) {
     inputs.namespaces = [&env, &inputs, &facts] {

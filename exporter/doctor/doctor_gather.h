@@ -5,6 +5,7 @@
 // Called once by the doctor command on its own thread; the seams let tests use fixture roots.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -41,6 +42,7 @@ struct GatherInputs {
   Env env;
   std::chrono::milliseconds window{5000};
   size_t top_ports = 5;
+  uint16_t scrape_port = 9725;         // the exporter's listen port, whose tracking is checked
   std::vector<NamedLogSource> logs;    // the first that opens is read; empty: not read
   std::unique_ptr<TableSource> table;  // dumps the table; null: not dumped
   // Sleeps; tests replace it to change the fixture between the two readings.
@@ -65,6 +67,29 @@ Facts Gather(GatherInputs inputs);
 // The object size of a slab cache in /proc/slabinfo ("nf_conntrack 64 128 256 16 1 : ..." →
 // 256), or nullopt. Pure.
 std::optional<uint64_t> SlabObjectSize(std::string_view slabinfo, std::string_view cache);
+// The sockets of one local TCP port in /proc/net/tcp or tcp6 text:
+//   "   0: 0100007F:2601 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 ..."
+// (local address:port in hex, then the remote one, then the state: 01 established, 0A listen).
+// The same format on every kernel since 2.6. Pure.
+// A client of the port: its address (IPv4 as v4-mapped IPv6, as tcp6 lists it) and port.
+struct Endpoint {
+  std::array<uint8_t, 16> address{};
+  uint16_t port = 0;
+  auto operator<=>(const Endpoint&) const = default;
+};
+struct PortSockets {
+  bool listening = false;
+  uint64_t established = 0;
+  std::vector<Endpoint> clients;  // the remote end of each established connection
+};
+PortSockets SocketsOnPort(std::string_view proc_net_tcp, uint16_t port);
+
+// The client of a TCP entry to `port`, from one /proc/net/nf_conntrack line (the original
+// direction's src and sport), or nullopt. Pure. A line as 6.18 prints it:
+//   "ipv4     2 tcp      6 431999 ESTABLISHED src=198.51.100.2 dst=198.51.100.1 sport=40000
+//    dport=9725 src=198.51.100.1 dst=198.51.100.2 sport=9725 dport=40000 [ASSURED] mark=0 ..."
+std::optional<Endpoint> ScrapeClientOf(std::string_view nf_conntrack_line, uint16_t port);
+
 // MemTotal of /proc/meminfo in bytes ("MemTotal:       24683548 kB"), or nullopt. Pure.
 std::optional<uint64_t> MemTotalBytes(std::string_view meminfo);
 

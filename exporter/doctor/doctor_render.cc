@@ -95,7 +95,10 @@ std::string LineNetns(const Facts& facts, const TableFullLine& line) {
 
 void TextHeader(const Facts& facts, const Diagnosis& d, std::string& out) {
   out += "nf_conntrack doctor: " + std::string(VerdictName(d.verdict)) + " (exit " +
-         std::to_string(ExitCode(d.verdict)) + ")\n\n";
+         std::to_string(ExitCode(d.verdict)) + ")\n";
+  Wrap(out, "", "  ",
+       "Decided by rule " + std::string(d.rule) + ": " + std::string(RuleById(d.rule).text));
+  out += "\n";
   Wrap(out, "", "", "This " + NetnsName(facts) + ": " + std::string(VerdictName(d.here)));
   for (const auto& reason : d.reasons) Wrap(out, "  - ", "    ", reason.text);
   if (d.worst && d.worst->verdict != Verdict::kOk) {
@@ -191,6 +194,11 @@ void TextLog(const Facts& facts, std::string& out) {
     Wrap(out, "  ", "    ",
          when + " " + LineNetns(facts, line) + ": " + Plural(line.lines, "line", "lines"));
   }
+}
+
+void TextScrapePort(const Diagnosis& d, std::string& out) {
+  out += "\nScrape port: " + std::string(TrackingName(d.scrape_port.tracking)) + "\n";
+  Wrap(out, "  ", "  ", d.scrape_port.text);
 }
 
 void TextBreakdown(const Facts& facts, std::string& out) {
@@ -425,6 +433,18 @@ void JsonFacts(Json& j, const Facts& facts, const Diagnosis& d) {
   }
   j.Close(']');
   j.Close('}');
+  const ScrapePort& port = facts.scrape_port;
+  j.Key("scrape_port").Open('{');
+  j.Key("port").Number(port.port);
+  j.Key("tracking").String(TrackingName(d.scrape_port.tracking));
+  j.Key("conntrack_entries").Optional(port.entries);
+  j.Key("tracked_connections").Optional(port.tracked_connections);
+  j.Key("established_connections");
+  port.sockets_read ? j.Number(port.established) : j.Null();
+  j.Key("listening");
+  port.sockets_read ? j.Bool(port.listening) : j.Null();
+  j.Key("text").String(d.scrape_port.text);
+  j.Close('}');
   j.Key("namespaces");
   if (!facts.namespaces_read) {
     j.Null();
@@ -447,6 +467,7 @@ std::string RenderText(const Facts& facts, const Diagnosis& d) {
     TextTable(facts, d, out);
     TextCounters(facts, out);
     TextLog(facts, out);
+    TextScrapePort(d, out);
     TextBreakdown(facts, out);
     TextNamespaces(facts, out);
     TextRecommendations(d, out);
@@ -460,6 +481,8 @@ std::string RenderJson(const Facts& facts, const Diagnosis& d) {
   j.Open('{');
   j.Key("verdict").String(VerdictName(d.verdict));
   j.Key("exit_code").Number(static_cast<uint64_t>(ExitCode(d.verdict)));
+  j.Key("rule").String(d.rule);
+  j.Key("rule_text").String(RuleById(d.rule).text);
   j.Key("this_netns").Open('{');
   j.Key("inode").Optional(facts.netns_inode);
   j.Key("initial").Bool(facts.initial_netns);
@@ -467,7 +490,8 @@ std::string RenderJson(const Facts& facts, const Diagnosis& d) {
   j.Close('}');
   j.Key("reasons").Open('[');
   for (const auto& r : d.reasons) {
-    j.Open('{').Key("level").String(VerdictName(r.level)).Key("text").String(r.text).Close('}');
+    j.Open('{').Key("level").String(VerdictName(r.level)).Key("rule").String(r.rule);
+    j.Key("text").String(r.text).Close('}');
   }
   j.Close(']');
   j.Key("worst_other_namespace");

@@ -13,7 +13,9 @@ struct HttpLimits {
   unsigned max_connections_per_ip = 64;  // 0: no limit
   size_t max_header_bytes = 16384;       // request line and headers; larger → 431 and close
   std::chrono::milliseconds read_header_timeout{10000};  // accept (or idle end) → complete head
-  std::chrono::milliseconds idle_timeout{60000};         // no byte moved on a connection
+  // No byte moved on a connection. Above Prometheus's own 5 min, so its kept-alive connection
+  // outlives any scrape interval and a scrape needs no new conntrack entry (docs/notrack.md).
+  std::chrono::milliseconds idle_timeout{360000};
   int listen_backlog = 1024;
 };
 

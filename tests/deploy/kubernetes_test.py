@@ -24,7 +24,8 @@ import tempfile
 from deploytest import SOURCE_DIR, check, finish, need_tools, run, skip
 
 K8S = SOURCE_DIR / "deploy/kubernetes"
-ROOTS = ["", "base", "monitoring", "overlays/kernel-log", "overlays/annotated-service"]
+ROOTS = ["", "base", "monitoring", "overlays/kernel-log", "overlays/annotated-service",
+         "overlays/notrack"]
 # What the DaemonSet's collectors declare (the exporter's start log, capabilities=...) but the
 # pod is not granted, with the reason (base/daemonset.yaml says it at length).
 NOT_GRANTED = {"SYS_ADMIN": "setns() into a netns no process holds; every pod's netns has its "
@@ -211,6 +212,35 @@ def check_kernel_log_overlay(objects):
           "kernel-log overlay: journald source on the mounted journal")
 
 
+def check_notrack_overlay(objects, base_objects):
+    """The notrack overlay: one init container loads the shipped nft file with NET_ADMIN alone in
+    the node's netns; the exporter container is the base's, so it never writes a rule."""
+    ds = [o for o in objects if o["kind"] == "DaemonSet"][0]
+    base_ds = [o for o in base_objects if o["kind"] == "DaemonSet"][0]
+    pod = ds["spec"]["template"]["spec"]
+    check(pod.get("hostNetwork") is True, "notrack overlay: hostNetwork (the node's ruleset)")
+    inits = pod.get("initContainers", [])
+    if not check(len(inits) == 1, "notrack overlay: one init container", json.dumps(inits)):
+        return
+    init = inits[0]
+    security = init.get("securityContext", {})
+    nft_file = "/usr/share/nf-conntrack-exporter/nftables/nf-conntrack-exporter-notrack.nft"
+    check(init.get("args") == ["-f", nft_file], f"notrack overlay: nft -f {nft_file}",
+          json.dumps(init.get("args")))
+    dockerfile = (SOURCE_DIR / "deploy/nftables/Dockerfile").read_text()
+    check("COPY deploy/nftables/nf-conntrack-exporter-notrack.nft "
+          "/usr/share/nf-conntrack-exporter/nftables/" in dockerfile and
+          'ENTRYPOINT ["/usr/sbin/nft"]' in dockerfile,
+          "notrack overlay: its image (deploy/nftables/Dockerfile) holds that file and runs nft")
+    check(security.get("capabilities") == {"drop": ["ALL"], "add": ["NET_ADMIN"]} and
+          not security.get("privileged") and security.get("allowPrivilegeEscalation") is False
+          and security.get("readOnlyRootFilesystem") is True,
+          "notrack overlay: init container drops ALL, adds only NET_ADMIN, not privileged",
+          json.dumps(security))
+    check(pod["containers"] == base_ds["spec"]["template"]["spec"]["containers"],
+          "notrack overlay: the exporter container is unchanged (it writes no rule)")
+
+
 def check_podmonitor(objects):
     monitors = [o for o in objects if o["kind"] == "PodMonitor"]
     if not check(len(monitors) == 1, "one PodMonitor"):
@@ -257,6 +287,9 @@ def main():
                 check_one_discovery_path(objects, root)
             if root == "overlays/kernel-log":
                 check_kernel_log_overlay(objects)
+            if root == "overlays/notrack":
+                check_notrack_overlay(objects,
+                                      as_json(validator, (tmp / "base.yaml").read_text(), tmp))
             if root == "overlays/annotated-service":
                 check_service(objects)
                 check(not any(o["kind"] == "PodMonitor" for o in objects),

@@ -3,7 +3,8 @@
 then dpkg-deb shows what it holds. Checked: name, version, architecture; Depends names the
 package of every shared library the binary needs (dpkg-shlibdeps); the binary, the unit, the
 EnvironmentFile (a conffile) and every alerts/*.yml and dashboards/*.json are there, byte for
-byte; the packaged binary runs; the maintainer scripts parse.
+byte; the opt-in notrack rules (deploy/nftables, deploy/iptables, docs/notrack.md) are there,
+byte for byte, and nothing enables them; the packaged binary runs; the maintainer scripts parse.
 
   package_test.py --build-dir build
 """
@@ -71,6 +72,19 @@ def check_contents(root, listing):
         f"etc/default/{PACKAGE}": SOURCE_DIR / f"deploy/systemd/{PACKAGE}.default",
         f"usr/share/doc/{PACKAGE}/copyright": SOURCE_DIR / "deploy/debian/copyright",
         f"usr/share/doc/{PACKAGE}/CHANGELOG.md": SOURCE_DIR / "CHANGELOG.md",
+        f"usr/share/doc/{PACKAGE}/notrack.md": SOURCE_DIR / "docs/notrack.md",
+        # Opt-in, shipped disabled (docs/notrack.md): examples under /usr/share, a unit that
+        # postinst leaves alone.
+        f"{SHARE}/nftables/{PACKAGE}-notrack.nft":
+            SOURCE_DIR / f"deploy/nftables/{PACKAGE}-notrack.nft",
+        f"{SHARE}/nftables/{PACKAGE}-accept-untracked.nft":
+            SOURCE_DIR / f"deploy/nftables/{PACKAGE}-accept-untracked.nft",
+        f"{SHARE}/iptables/{PACKAGE}-notrack.rules":
+            SOURCE_DIR / f"deploy/iptables/{PACKAGE}-notrack.rules",
+        f"{SHARE}/iptables/{PACKAGE}-notrack.sh":
+            SOURCE_DIR / f"deploy/iptables/{PACKAGE}-notrack.sh",
+        f"usr/lib/systemd/system/{PACKAGE}-notrack.service":
+            SOURCE_DIR / f"deploy/nftables/{PACKAGE}-notrack.service",
     }
     for source in sorted((SOURCE_DIR / "alerts").glob("*.yml")):
         expected[f"{SHARE}/alerts/{source.name}"] = source
@@ -86,6 +100,14 @@ def check_contents(root, listing):
     mode = re.search(r"^(\S+)\s.*\./usr/bin/nf_conntrack_exporter$", listing, re.M)
     check(mode is not None and mode.group(1) == "-rwxr-xr-x", "the binary is 0755 root:root",
           mode.group(0) if mode else listing)
+    script = re.search(rf"^(\S+)\s.*\./{SHARE}/iptables/{PACKAGE}-notrack\.sh$", listing, re.M)
+    check(script is not None and script.group(1) == "-rwxr-xr-x",
+          "the iptables notrack script is 0755", script.group(0) if script else listing)
+    # The unit loads the packaged file, where the package puts nft's rules.
+    unit = (root / f"usr/lib/systemd/system/{PACKAGE}-notrack.service")
+    if unit.is_file():
+        check(f"ExecStart=/usr/sbin/nft -f /{SHARE}/nftables/{PACKAGE}-notrack.nft"
+              in unit.read_text(), "the notrack unit loads the packaged nft file")
     # Nothing else under /etc: a package must not ship other configuration.
     others = [line for line in listing.splitlines()
               if "./etc/" in line and not line.endswith(("./etc/", "./etc/default/",
@@ -135,6 +157,14 @@ def main():
             path = control / script
             ok = path.exists() and run(["sh", "-n", path]).returncode == 0
             check(ok, f"{script} is there and parses")
+            # Scrapes stay tracked until the operator opts in: no maintainer script names the
+            # notrack unit or loads a rule.
+            text = path.read_text() if path.exists() else ""
+            check("notrack" not in text and "nft " not in text and "iptables" not in text,
+                  f"{script} enables no notrack rule")
+        suggests = run(["dpkg-deb", "-f", deb, "Suggests"]).stdout
+        check("nftables" in suggests and "iptables" in suggests,
+              "Suggests names nftables and iptables (the notrack rules' loaders)", suggests)
 
         version_line = run([root / "usr/bin/nf_conntrack_exporter", "--version"])
         check(version_line.returncode == 0 and version in version_line.stdout,

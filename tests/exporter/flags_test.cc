@@ -88,6 +88,12 @@ TEST(Flags, ServerLimits) {
   EXPECT_EQ(defaults.max_connections, 4096u);
   EXPECT_EQ(defaults.max_connections_per_ip, 64u);
   EXPECT_EQ(defaults.read_header_timeout, std::chrono::seconds(10));
+  // Prometheus closes an idle connection after 5 minutes: the exporter must not close it first,
+  // or every scrape at a long interval needs a new conntrack entry (issue 19).
+  EXPECT_EQ(defaults.idle_timeout, std::chrono::minutes(6));
+  EXPECT_GT(defaults.idle_timeout, std::chrono::minutes(5));
+  EXPECT_NE(Usage(TestCollectors()).find("--web.idle-timeout=DURATION"), std::string::npos);
+  EXPECT_NE(Usage(TestCollectors()).find("(default: 6m)"), std::string::npos);
   auto flags = Parse({"--web.max-connections=10", "--web.max-connections-per-ip", "0",
                       "--web.max-header-bytes=8192", "--web.read-header-timeout=500ms",
                       "--web.idle-timeout=2m", "--web.listen-backlog=16", "--web.max-requests=3"})

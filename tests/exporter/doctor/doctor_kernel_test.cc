@@ -1,11 +1,17 @@
 // `nf_conntrack_exporter doctor` against the real kernel, in network namespaces of the test's
 // own: a healthy one says OK (exit 0); one filled to the unchanged global limit and dropping
 // says DROPPING (exit 2), proposes a max above the entries seen and NOTRACK for the busiest
-// port — as root and as an unprivileged user; run from the host while such a netns drops, it
-// names that netns as the worst. The host's sysctls are compared before and after.
+// port — as root and as an unprivileged user; one that dropped seconds ago and then went quiet
+// still says DROPPING; run from the host while such a netns drops, it names that netns as the
+// worst. The host's sysctls are compared before and after.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -134,6 +140,86 @@ TEST(DoctorKernel, FullDroppingNetnsIsDroppingWithSizedAdvice) {
   EXPECT_NE(nobody.out.find("Raise nf_conntrack_max to"), std::string::npos) << nobody.out;
   EXPECT_NE(nobody.out.find("the table breakdown (needs CAP_NET_ADMIN)"), std::string::npos)
       << nobody.out;
+  EXPECT_TRUE(HostSysctls() == before) << "doctor changed a host sysctl";
+}
+
+// Microseconds since boot, the clock of /dev/kmsg records (local_clock, within a few ms of it).
+uint64_t MonotonicMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Whether the kernel logged "table full" for this netns since `since_us`: "table full in netns
+// N" on 6.17+ (older kernels name no netns: any line counts there). Only records of facility 0,
+// the kernel's (a user's write to /dev/kmsg arrives as facility 1), and only new ones: the ring
+// may hold a line of an earlier netns that had the same inode.
+bool KernelLoggedTableFull(ino_t inode, uint64_t since_us) {
+  int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string named = "table full in netns " + std::to_string(inode) + ",";
+  std::ifstream release_file("/proc/sys/kernel/osrelease");
+  int major = 0, minor = 0;
+  char dot = 0;
+  release_file >> major >> dot >> minor;
+  bool names_netns = major > 6 || (major == 6 && minor >= 17);
+  bool found = false;
+  char record[8192];
+  for (ssize_t n; (n = read(fd, record, sizeof record)) != 0;) {
+    if (n < 0) {
+      if (errno == EPIPE) continue;  // overrun: the reader moved on to the oldest record
+      break;                         // EAGAIN: the end
+    }
+    std::string_view text(record, static_cast<size_t>(n));
+    std::smatch match;
+    std::string head(text.substr(0, text.find(';')));
+    if (!std::regex_match(head, match, std::regex("([0-9]+),[0-9]+,([0-9]+),.*"))) continue;
+    if (std::stoul(match[1]) >= 8 || std::stoull(match[2]) < since_us) continue;
+    found = found || text.find(named) != std::string_view::npos ||
+            (!names_netns && text.find("table full, dropping packet") != std::string_view::npos);
+  }
+  close(fd);
+  return found;
+}
+
+// issue 19: a table at its limit that dropped seconds ago, with the flood stopped before doctor
+// starts (no new flow, so no drop during the window): DROPPING, exit 2, by the rule that a full
+// table which dropped within the last minute is still dropping.
+TEST(DoctorKernel, FullAndDroppedSecondsAgoIsDroppingAfterTheFloodStopped) {
+  SKIP_UNLESS_KERNEL();
+  HostSysctls before;
+  ASSERT_GT(before.max, 0) << "nf_conntrack_max = 0 (unlimited): the table cannot fill";
+  TestNetns ns("docpause");
+  ns.FillToMax();
+  ASSERT_EQ(ns.Count(), before.max);
+  // Drops until the kernel has logged one for this netns: the log's rate limiter is shared by
+  // every netns of the host, and other tests' floods may take its budget for a few seconds.
+  long dropped = 0;
+  bool logged = false;
+  uint64_t flood_start = MonotonicMicros() - 2'000'000;  // local_clock and CLOCK_MONOTONIC drift
+  for (int round = 0; round < 20 && !logged; ++round) {
+    dropped += ns.SendUdpFlows(200, 30000 + round * 200).eperm;
+    logged = KernelLoggedTableFull(ns.inode(), flood_start);
+    if (!logged) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_GT(dropped, 0) << "the flood made no drops";
+  ASSERT_TRUE(logged) << "the kernel logged no \"table full\" line for netns " << ns.inode()
+                      << " in 10 s (rate limited by other drops on the host?)";
+  // The flood has stopped; one more second so that nothing of it falls into the window.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  uint64_t drops_at_start = KernelStatSum(ns, "drop");
+  CommandResult report = Doctor(ns, {"--window=2s", "--output=json"});
+  EXPECT_EQ(KernelStatSum(ns, "drop"), drops_at_start) << "something dropped during the window";
+  EXPECT_EQ(report.exit_code, 2) << report.out;
+  EXPECT_NE(report.out.find("\"verdict\": \"DROPPING\""), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("\"rule\": \"full-and-dropped-last-minute\""), std::string::npos)
+      << report.out;
+  // The window itself saw no drop: the verdict came from the limit and the log, not the counter.
+  std::smatch in_window;
+  ASSERT_TRUE(std::regex_search(report.out, in_window,
+                                std::regex("\"in_window\": \\{[^}]*\"drop\": ([0-9]+)")))
+      << report.out;
+  EXPECT_EQ(in_window[1], "0") << report.out;
   EXPECT_TRUE(HostSysctls() == before) << "doctor changed a host sysctl";
 }
 

@@ -3,8 +3,12 @@
 // pure steps' rules one at a time.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "collectors/kmsg/kmsg_device.h"
@@ -203,7 +207,9 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, DoctorGolden,
                                            Expected{"at_risk", Verdict::kAtRisk},
                                            Expected{"dropping", Verdict::kDropping},
                                            Expected{"no_module", Verdict::kOk},
-                                           Expected{"host_namespaces", Verdict::kDropping}),
+                                           Expected{"host_namespaces", Verdict::kDropping},
+                                           Expected{"full_recent_log", Verdict::kDropping},
+                                           Expected{"full_old_log", Verdict::kAtRisk}),
                          [](const auto& info) { return std::string(info.param.scenario); });
 
 // From the host, a healthy host netns and a pod's netns at the limit and dropping: the exit
@@ -408,6 +414,323 @@ TEST(Diagnose, ALineForThisInodeWithoutAnyDropWasAnEarlierNetns) {
   EXPECT_EQ(Diagnose(facts).verdict, Verdict::kOk);
   facts.since_boot["drop"] = 1;
   EXPECT_EQ(Diagnose(facts).verdict, Verdict::kAtRisk);
+}
+
+}  // namespace
+}  // namespace nfct::doctor
+
+namespace nfct::doctor {
+namespace {
+
+// A netns of 1,000 entries at most, 100 in use, that never dropped: each case below moves one
+// fact to one side of a rule's boundary.
+Facts Quiet() {
+  Facts facts = FullPod();
+  facts.entries = facts.peak_entries = 100;
+  facts.since_boot = facts.in_window = {{"drop", 0}, {"early_drop", 0}, {"chaintoolong", 0}};
+  facts.log_read = true;
+  facts.log_source = "/dev/kmsg";
+  return facts;
+}
+
+// A "table full" line for this netns (kernels 6.17+ name a non-initial one), `age` s old.
+TableFullLine OwnLineAged(const Facts& facts, double age) {
+  return {facts.now_seconds - age, facts.now_seconds - age, facts.netns_inode, 1};
+}
+
+struct RuleCase {
+  const char* name;
+  std::function<void(Facts&)> change;
+  Verdict verdict;
+  const char* rule;
+};
+
+// Every rule of the verdict at its boundary, with the verdict and the rule that decided it; the
+// table is also kept as tests/golden/doctor/verdict_rules.txt, so a change of any boundary shows
+// in review as one line.
+TEST(DiagnoseRules, EachBoundaryGivesTheVerdictAndNamesTheRule) {
+  auto full = [](Facts& f) { f.entries = f.peak_entries = 1000; };
+  auto dropped_once = [](Facts& f) { f.since_boot["drop"] = 301; };
+  const RuleCase kCases[] = {
+      {"100 of 1000, never dropped", [](Facts&) {}, Verdict::kOk, "none"},
+      {"799 of 1000 (79.9 %)", [](Facts& f) { f.entries = f.peak_entries = 799; }, Verdict::kOk,
+       "none"},
+      {"800 of 1000 (80 %)", [](Facts& f) { f.entries = f.peak_entries = 800; }, Verdict::kAtRisk,
+       "nearly-full"},
+      {"999 of 1000, dropped, own line 11 s old",
+       [&](Facts& f) {
+         f.entries = f.peak_entries = 999;
+         dropped_once(f);
+         f.table_full = {OwnLineAged(f, 11)};
+       },
+       Verdict::kAtRisk, "nearly-full"},
+      {"1000 of 1000, never dropped, no line", full, Verdict::kAtRisk, "full"},
+      {"1000 of 1000, dropped, kernel log not read",
+       [&](Facts& f) {
+         full(f);
+         dropped_once(f);
+         f.log_read = false;
+       },
+       Verdict::kAtRisk, "full"},
+      {"1000 of 1000, dropped, own line 11 s old (issue 19)",
+       [&](Facts& f) {
+         full(f);
+         dropped_once(f);
+         f.table_full = {OwnLineAged(f, 11)};
+       },
+       Verdict::kDropping, "full-and-dropped-last-minute"},
+      {"1000 of 1000, dropped, own line 60 s old",
+       [&](Facts& f) {
+         full(f);
+         dropped_once(f);
+         f.table_full = {OwnLineAged(f, 60)};
+       },
+       Verdict::kDropping, "full-and-dropped-last-minute"},
+      {"1000 of 1000, dropped, own line 61 s old",
+       [&](Facts& f) {
+         full(f);
+         dropped_once(f);
+         f.table_full = {OwnLineAged(f, 61)};
+       },
+       Verdict::kAtRisk, "full"},
+      {"1000 of 1000, 120 s window, dropped, own line 100 s old",
+       [&](Facts& f) {
+         full(f);
+         dropped_once(f);
+         f.window_seconds = 120;
+         f.table_full = {OwnLineAged(f, 100)};
+       },
+       Verdict::kDropping, "full-and-dropped-last-minute"},
+      {"1000 of 1000, never dropped, own inode's line 11 s old (reused)",
+       [&](Facts& f) {
+         full(f);
+         f.table_full = {OwnLineAged(f, 11)};
+       },
+       Verdict::kAtRisk, "full"},
+      {"1000 of 1000, dropped, another netns's line 1 s old",
+       [&](Facts& f) {
+         full(f);
+         dropped_once(f);
+         f.table_full = {{f.now_seconds - 1, f.now_seconds - 1, 4026532999, 1}};
+       },
+       Verdict::kAtRisk, "full"},
+      {"1001 of 1000 (the kernel's transient max + 1), 1 drop in the window",
+       [&](Facts& f) {
+         f.entries = f.peak_entries = 1001;
+         f.since_boot["drop"] = f.in_window["drop"] = 1;
+       },
+       Verdict::kDropping, "drops-in-window"},
+      {"100 of 1000, 1 drop in the window",
+       [](Facts& f) { f.since_boot["drop"] = f.in_window["drop"] = 1; }, Verdict::kDropping,
+       "drops-in-window"},
+      {"100 of 1000, 1 drop since start, none in the window",
+       [](Facts& f) { f.since_boot["drop"] = 1; }, Verdict::kAtRisk, "drops-since-start"},
+      {"100 of 1000, 1 eviction in the window",
+       [](Facts& f) { f.since_boot["early_drop"] = f.in_window["early_drop"] = 1; },
+       Verdict::kAtRisk, "early-drop-in-window"},
+      {"100 of 1000, 1 chaintoolong in the window",
+       [](Facts& f) { f.since_boot["chaintoolong"] = f.in_window["chaintoolong"] = 1; },
+       Verdict::kDropping, "chaintoolong-in-window"},
+      {"100 of 1000, 1 chaintoolong since start",
+       [](Facts& f) { f.since_boot["chaintoolong"] = 1; }, Verdict::kAtRisk,
+       "chaintoolong-since-start"},
+      {"401 entries in 100 buckets",
+       [](Facts& f) {
+         f.entries = f.peak_entries = 401;
+         f.buckets = 100;
+       },
+       Verdict::kAtRisk, "long-chains"},
+      {"counters unreadable, own line 4 s old",
+       [&](Facts& f) {
+         f.since_boot.clear();
+         f.in_window.clear();
+         f.table_full = {OwnLineAged(f, 4)};
+       },
+       Verdict::kDropping, "log-in-window"},
+      {"counters unreadable, own line 30 min old",
+       [&](Facts& f) {
+         f.since_boot.clear();
+         f.in_window.clear();
+         f.table_full = {OwnLineAged(f, 1800)};
+       },
+       Verdict::kAtRisk, "log-within-hour"},
+      {"from the host, another netns at its limit and dropped",
+       [](Facts& f) {
+         f.initial_netns = true;
+         f.netns_inode = 4026531833;
+         f.namespaces_read = true;
+         f.namespaces = {{4026532500, "/run/netns/a", 1000, 7}};
+       },
+       Verdict::kDropping, "other-netns-dropping"},
+      {"from the host, another netns at 90 %",
+       [](Facts& f) {
+         f.initial_netns = true;
+         f.netns_inode = 4026531833;
+         f.namespaces_read = true;
+         f.namespaces = {{4026532500, "/run/netns/a", 900, 0}};
+       },
+       Verdict::kAtRisk, "other-netns-at-risk"},
+  };
+  std::string table;
+  for (const auto& c : kCases) {
+    Facts facts = Quiet();
+    c.change(facts);
+    Diagnosis d = Diagnose(facts);
+    EXPECT_EQ(VerdictName(d.verdict), VerdictName(c.verdict)) << c.name;
+    EXPECT_EQ(d.rule, c.rule) << c.name;
+    EXPECT_EQ(RuleById(d.rule).level, d.verdict) << c.name << ": the rule is of another level";
+    char line[160];
+    std::snprintf(line, sizeof line, "%-66s %-9s %s\n", c.name,
+                  std::string(VerdictName(d.verdict)).c_str(), std::string(d.rule).c_str());
+    table += line;
+  }
+  ExpectGolden("verdict_rules.txt", table);
+}
+
+// The report names the deciding rule in both faces.
+TEST(DiagnoseRules, TheReportSaysWhichRuleDecided) {
+  Facts facts = Quiet();
+  facts.entries = facts.peak_entries = 1000;
+  facts.since_boot["drop"] = 301;
+  facts.table_full = {OwnLineAged(facts, 11)};
+  Diagnosis d = Diagnose(facts);
+  EXPECT_NE(RenderText(facts, d).find("Decided by rule full-and-dropped-last-minute: the table is"),
+            std::string::npos)
+      << RenderText(facts, d);
+  EXPECT_NE(RenderJson(facts, d).find("\"rule\": \"full-and-dropped-last-minute\""),
+            std::string::npos);
+  // Every rule id is unique and findable.
+  for (const auto& rule : kRules) EXPECT_EQ(RuleById(rule.id).id, rule.id);
+  EXPECT_EQ(RuleById("no-such-rule").id, "none");
+}
+
+TEST(ScrapePort, SocketsOnPortReadsTheProcNetTcpFormat) {
+  // Lines of /proc/net/tcp on 6.18 (9725 = 0x25FD); the header has no hex port.
+  constexpr std::string_view kTcp =
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
+      "inode\n"
+      "   0: 00000000:25FD 00000000:0000 0A 00000000:00000000 00:00000000 00000000 65534 0 1 1\n"
+      "   1: 0A000005:25FD 0A000001:D431 01 00000000:00000000 02:00000AB5 00000000 65534 0 2 2\n"
+      "   2: 0A000005:25FD 0A000002:D432 06 00000000:00000000 03:00000AB5 00000000 0 0 0 3\n"
+      "   3: 0A000005:01BB 0A000009:25FD 01 00000000:00000000 00:00000000 00000000 0 0 3 1\n"
+      "   4: 0A000005:25FDX 0A000001:D431 01 garbage\n";
+  PortSockets sockets = SocketsOnPort(kTcp, 9725);
+  EXPECT_TRUE(sockets.listening);
+  EXPECT_EQ(sockets.established, 1u) << "TIME_WAIT (06), a remote 9725 and garbage do not count";
+  EXPECT_FALSE(SocketsOnPort(kTcp, 443).listening);
+  EXPECT_EQ(SocketsOnPort(kTcp, 443).established, 1u);
+  EXPECT_EQ(SocketsOnPort("", 9725).established, 0u);
+}
+
+TEST(ScrapePort, TrackedUntrackedOrUnknownFromSocketsAndEntries) {
+  Facts facts = Quiet();
+  facts.scrape_port = {9725, true, true, 2, 3, std::nullopt};
+  EXPECT_EQ(Diagnose(facts).scrape_port.tracking, Tracking::kTracked);
+  facts.scrape_port.entries = 0;
+  EXPECT_EQ(Diagnose(facts).scrape_port.tracking, Tracking::kUntracked);
+  facts.scrape_port.established = 0;
+  EXPECT_EQ(Diagnose(facts).scrape_port.tracking, Tracking::kUnknown) << "no connection to judge";
+  facts.scrape_port = {9725, true, true, 2, std::nullopt, std::nullopt};
+  Diagnosis d = Diagnose(facts);
+  EXPECT_EQ(d.scrape_port.tracking, Tracking::kUnknown);
+  EXPECT_NE(d.scrape_port.text.find("CAP_NET_ADMIN"), std::string::npos);
+
+  // Tracked and in trouble: the notrack files are recommended; tracked and fine: not.
+  facts.scrape_port = {9725, true, true, 1, 3, std::nullopt};
+  bool recommended = false;
+  for (const auto& r : Diagnose(facts).recommendations) {
+    recommended = recommended || r.title.find("scrape port") != std::string::npos;
+  }
+  EXPECT_FALSE(recommended) << "an OK table needs no change";
+  facts.entries = facts.peak_entries = 1000;
+  facts.since_boot["drop"] = 301;
+  facts.table_full = {OwnLineAged(facts, 11)};
+  d = Diagnose(facts);
+  ASSERT_EQ(d.verdict, Verdict::kDropping);
+  auto it = std::find_if(d.recommendations.begin(), d.recommendations.end(), [](const auto& r) {
+    return r.title == "Exempt the scrape port tcp/9725 from tracking";
+  });
+  ASSERT_NE(it, d.recommendations.end());
+  EXPECT_EQ(it->commands.front(), "systemctl enable --now nf-conntrack-exporter-notrack");
+  EXPECT_EQ(it->commands[2], "nft -f nftables/nf-conntrack-exporter-notrack.nft");
+  // The names the report gives are the shipped files' (cmake/Packaging.cmake installs them).
+  EXPECT_TRUE(fs::exists(Source("deploy/nftables/nf-conntrack-exporter-notrack.nft")));
+  EXPECT_TRUE(fs::exists(Source("deploy/nftables/nf-conntrack-exporter-notrack.service")));
+  EXPECT_TRUE(fs::exists(Source("deploy/iptables/nf-conntrack-exporter-notrack.sh")));
+}
+
+TEST(ScrapePort, ScrapeClientOfReadsTheOriginalDirection) {
+  // /proc/net/nf_conntrack lines in the format of 6.18: the first src/sport/dport are the
+  // original direction's (the client's), the second set the reply's.
+  auto client = ScrapeClientOf(
+      "ipv4     2 tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.5 sport=54321 "
+      "dport=9725 src=10.0.0.5 dst=10.0.0.1 sport=9725 dport=54321 [ASSURED] mark=0 use=2",
+      9725);
+  ASSERT_TRUE(client);
+  EXPECT_EQ(client->port, 54321);
+  const std::array<uint8_t, 16> kMapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1};
+  EXPECT_EQ(client->address, kMapped);
+  auto v6 = ScrapeClientOf(
+      "ipv6     10 tcp      6 119 TIME_WAIT src=2001:db8::2 dst=2001:db8::1 sport=40000 "
+      "dport=9725 src=2001:db8::1 dst=2001:db8::2 sport=9725 dport=40000 [ASSURED] use=1",
+      9725);
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->address[0], 0x20);
+  EXPECT_EQ(v6->address[15], 2);
+  // Must reject: this host the client of a remote 9725 (the reply carries dport=9725 only),
+  // another protocol, another port, garbage.
+  EXPECT_FALSE(
+      ScrapeClientOf("ipv4 2 tcp 6 10 ESTABLISHED src=10.0.0.5 dst=10.0.0.9 sport=9725 "
+                     "dport=443 src=10.0.0.9 dst=10.0.0.5 sport=443 dport=9725",
+                     9725));
+  EXPECT_FALSE(
+      ScrapeClientOf("ipv4 2 udp 17 10 src=10.0.0.1 dst=10.0.0.5 sport=5 dport=9725 "
+                     "src=10.0.0.5 dst=10.0.0.1 sport=9725 dport=5",
+                     9725));
+  EXPECT_FALSE(
+      ScrapeClientOf("ipv4 2 tcp 6 10 ESTABLISHED src=10.0.0.1 dst=10.0.0.5 sport=5 "
+                     "dport=9726 src=10.0.0.5 dst=10.0.0.1 sport=9726 dport=5",
+                     9725));
+  EXPECT_FALSE(
+      ScrapeClientOf("ipv4 2 tcp 6 10 ESTABLISHED src=10.0.0.300 dst=x sport=5 "
+                     "dport=9725",
+                     9725));
+  EXPECT_FALSE(ScrapeClientOf("", 9725));
+
+  // /proc/net/tcp prints each address word as a host-order u32: 10.0.0.1 is 0100000A.
+  PortSockets sockets = SocketsOnPort(
+      "   2: 0500000A:25FD 0100000A:D431 01 00000000:00000000 02:00000AB5 00000000 0 0 1 2\n",
+      9725);
+  ASSERT_EQ(sockets.clients.size(), 1u);
+  EXPECT_EQ(sockets.clients[0], *client);
+}
+
+// An entry made before a notrack rule stays (an idle ESTABLISHED one for 5 days): counted
+// per port it looks tracked, matched per connection it is not.
+TEST(ScrapePort, ALingeringEntryDoesNotMakeANewConnectionTracked) {
+  Facts facts = Quiet();
+  facts.scrape_port = {9725, true, true, 1, 1, std::nullopt};
+  EXPECT_EQ(Diagnose(facts).scrape_port.tracking, Tracking::kTracked) << "counts alone";
+  facts.scrape_port.tracked_connections = 0;
+  Diagnosis d = Diagnose(facts);
+  EXPECT_EQ(d.scrape_port.tracking, Tracking::kUntracked);
+  EXPECT_NE(d.scrape_port.text.find("its one established connection has no conntrack"),
+            std::string::npos)
+      << d.scrape_port.text;
+  facts.scrape_port = {9725, true, true, 2, 3, 1};
+  EXPECT_EQ(Diagnose(facts).scrape_port.tracking, Tracking::kUntracked) << "one of two";
+  facts.scrape_port.tracked_connections = 2;
+  EXPECT_EQ(Diagnose(facts).scrape_port.tracking, Tracking::kTracked);
+}
+
+TEST(DoctorCommand, ListenAddressGivesTheScrapePort) {
+  std::ostringstream out, err;
+  EXPECT_EQ(RunDoctor({"--web.listen-address=:http"}, out, err), kUsageError);
+  EXPECT_NE(err.str().find("--web.listen-address"), std::string::npos) << err.str();
+  EXPECT_EQ(RunDoctor({"--web.listen-address=:0"}, out, err), kUsageError);
+  EXPECT_EQ(RunDoctor({"--web.listen-address=9725"}, out, err), kUsageError);
+  EXPECT_EQ(RunDoctor({"--help"}, out, err), 0);
+  EXPECT_NE(out.str().find("--web.listen-address=ADDRESS"), std::string::npos);
 }
 
 }  // namespace
