@@ -123,11 +123,16 @@ ParsedRefusedOptions ParseRefusedOptions(const OptionValues& values) {
 MadeCollector MakeRefusedCollector(const Env& env, const OptionValues& values) {
   auto parsed = ParseRefusedOptions(values);
   if (!parsed.error.empty()) return MadeCollector{nullptr, parsed.error};
-  return MadeCollector{std::make_unique<RefusedCollector>(env, parsed.options), ""};
+  std::filesystem::path sysfs = env.sysfs;
+  uint32_t map_size = parsed.options.map_size;
+  auto load = [sysfs, map_size](const std::vector<std::pair<uint32_t, std::string>>& seeds) {
+    return RefusedProgram::Load(sysfs, map_size, seeds);
+  };
+  return MadeCollector{std::make_unique<RefusedCollector>(env, parsed.options, load), ""};
 }
 
-RefusedCollector::RefusedCollector(Env env, RefusedOptions options)
-    : env_(std::move(env)), options_(options) {}
+RefusedCollector::RefusedCollector(Env env, RefusedOptions options, RefusedLoad load)
+    : env_(std::move(env)), options_(options), load_(std::move(load)) {}
 
 RefusedCollector::~RefusedCollector() { Stop(); }
 
@@ -159,22 +164,19 @@ std::vector<std::pair<uint32_t, std::string>> RefusedCollector::Walk(size_t cpus
 Status RefusedCollector::Load() {
   // Walked before the load, without CAP_BPF: seeds for every namespace already there.
   auto seeds = Walk(0);
-  auto loaded = RefusedProgram::Load(env_.sysfs, options_.map_size, seeds);
+  auto loaded = load_(seeds);
   std::lock_guard lock(mutex_);
   status_ = loaded.status;
-  if (loaded.program) {
-    program_ = std::move(loaded.program);
+  if (loaded.source) {
+    program_ = std::move(loaded.source);
     Log(LogLevel::kInfo, "BPF program loaded",
         {{"collector", "refused"},
          {"attach", RefusedProgram::kAttach},
          {"map_size", std::to_string(options_.map_size)},
          {"seeded_namespaces", std::to_string(seeds.size())}});
-  } else {
-    // The one line naming what is missing; Collect() reports the same status without logging.
-    Log(loaded.status.code() == Status::Code::kUnavailable ? LogLevel::kWarn : LogLevel::kError,
-        "collector unavailable", {{"collector", "refused"}, {"err", loaded.status.reason()}});
   }
-  logged_ = true;
+  // A failure is not logged here: the collector set logs the Unavailable/Error status once,
+  // at the first scrape, with the reason that names what is missing.
   return status_;
 }
 
@@ -209,12 +211,8 @@ void RefusedCollector::RunOnce() {
     }
     snapshot->finished = env_.clock.steady();
   }
+  // Not logged here either: the collector set logs each change of status once.
   std::lock_guard lock(mutex_);
-  if (status.ok() != status_.ok()) {
-    Log(status.ok() ? LogLevel::kInfo : LogLevel::kError,
-        status.ok() ? "BPF maps readable again" : "cannot read BPF maps",
-        {{"collector", "refused"}, {"err", status.reason()}});
-  }
   status_ = std::move(status);
   if (snapshot) snapshot_ = std::move(snapshot);
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,9 +40,13 @@ ParsedRefusedOptions ParseRefusedOptions(const OptionValues& values);
 // The factory all.cc lists.
 MadeCollector MakeRefusedCollector(const Env& env, const OptionValues& values);
 
+// Loads the program with these history seeds: RefusedProgram::Load, or a fixture in tests.
+using RefusedLoad =
+    std::function<RefusedLoaded(const std::vector<std::pair<uint32_t, std::string>>& seeds)>;
+
 class RefusedCollector : public Collector {
  public:
-  RefusedCollector(Env env, RefusedOptions options);
+  RefusedCollector(Env env, RefusedOptions options, RefusedLoad load);
   ~RefusedCollector() override;
 
   const std::vector<FamilyDesc>& Families() const override;
@@ -77,15 +82,15 @@ class RefusedCollector : public Collector {
 
   const Env env_;
   const RefusedOptions options_;
-  std::unique_ptr<RefusedProgram> program_;  // set once by Load(), before the worker starts
-  std::map<uint32_t, Labels> labels_;        // worker thread only
+  const RefusedLoad load_;
+  std::unique_ptr<RefusedSource> program_;  // set once by Load(), before the worker starts
+  std::map<uint32_t, Labels> labels_;       // worker thread only
   std::chrono::steady_clock::time_point last_walk_{};
 
   PeriodicWorker worker_;
   std::mutex mutex_;  // guards everything below
   Status status_ = Status::Unavailable("the BPF program is not loaded yet");
   std::optional<Snapshot> snapshot_;
-  bool logged_ = false;
 };
 
 }  // namespace nfct

@@ -107,27 +107,26 @@ RefusedProgram::Loaded RefusedProgram::Load(
   }
   if (error != 0) {
     refused_bpf__destroy(skeleton);
-    if ((error == -EPERM || error == -EACCES) && !missing.empty()) {
+    if (error == -EPERM && !missing.empty()) {
       return {nullptr, Status::Unavailable("loading the BPF program needs " + missing)};
     }
-    if (error == -EPERM || error == -EACCES) {
+    if (error == -EPERM) {
       // Capabilities held, still refused: lockdown, a security module or a platform policy.
-      return {nullptr,
-              Status::Unavailable("the kernel refused the BPF program with " + Errno(error) +
-                                  " although CAP_BPF and CAP_PERFMON "
-                                  "were held (lockdown or a security policy?)")};
+      return {nullptr, Status::Unavailable("the kernel refused the BPF program (EPERM) although "
+                                           "CAP_BPF and CAP_PERFMON were held (lockdown or a "
+                                           "security policy?)")};
     }
+    // EACCES is the verifier (run with --log.level=debug for its log), ENOENT a missing symbol.
     return {nullptr, Status::Error("BPF load/attach of tp_btf/kfree_skb: " + Errno(error))};
   }
-  return {std::unique_ptr<RefusedProgram>(
-              new RefusedProgram(skeleton, map_size, static_cast<size_t>(cpus))),
+  return {std::unique_ptr<RefusedProgram>(new RefusedProgram(skeleton, static_cast<size_t>(cpus))),
           Status::Ok()};
 }
 
 RefusedProgram::~RefusedProgram() { refused_bpf__destroy(skeleton_); }
 
-RefusedProgram::Read RefusedProgram::ReadMaps() const {
-  Read read;
+RefusedRead RefusedProgram::ReadMaps() const {
+  RefusedRead read;
   RefusedMapBytes& bytes = read.bytes;
   bytes.cpus = cpus_;
   if (int error = Dump(skeleton_->maps.refused, bytes.refused_keys, bytes.refused_values)) {

@@ -27,12 +27,32 @@ struct RefusedMapBytes {
   uint32_t refused_entries = 0;
 };
 
-class RefusedProgram {
+// One read of every map: the bytes, or why not (the map and errno).
+struct RefusedRead {
+  RefusedMapBytes bytes;
+  std::string error;
+};
+
+// What the collector reads: the loaded program, or a fixture in tests.
+class RefusedSource {
  public:
-  struct Loaded {
-    std::unique_ptr<RefusedProgram> program;  // null unless status is Ok
-    Status status = Status::Ok();
-  };
+  virtual ~RefusedSource() = default;
+  virtual RefusedRead ReadMaps() const = 0;
+  // Writes netns's per-CPU counters (EncodeHistory) into map "history" unless the program
+  // already keeps some (BPF_NOEXIST): the first refusal seen in that netns on a CPU can then be
+  // classified too. False when not written.
+  virtual bool Seed(uint32_t netns, const std::string& history) const = 0;
+  virtual size_t cpus() const = 0;
+};
+
+struct RefusedLoaded {
+  std::unique_ptr<RefusedSource> source;  // null unless status is Ok
+  Status status = Status::Ok();
+};
+
+class RefusedProgram final : public RefusedSource {
+ public:
+  using Loaded = RefusedLoaded;
   // `sysfs` locates kernel/btf/vmlinux (checked first, to name it when missing); map_size is the
   // capacity of map "refused" (distinct netns/protocol/port keys before the overflow spills).
   // `seeds` (netns inode, EncodeHistory bytes) go into map "history" between load and attach,
@@ -46,26 +66,15 @@ class RefusedProgram {
 
   // The attach point in use; the info metric's label.
   static constexpr std::string_view kAttach = "tp_btf/kfree_skb";
-  uint32_t map_size() const { return map_size_; }
-  size_t cpus() const { return cpus_; }
-
-  // Every map, key by key. Error names the map and errno.
-  struct Read {
-    RefusedMapBytes bytes;
-    std::string error;
-  };
-  Read ReadMaps() const;
-
-  // Writes netns's per-CPU counters into map "history" unless the program already keeps some
-  // (BPF_NOEXIST): the first refusal seen in that netns on a CPU can then be classified too.
-  bool Seed(uint32_t netns, const std::string& history) const;
+  size_t cpus() const override { return cpus_; }
+  // Every map, key by key (two system calls per key).
+  RefusedRead ReadMaps() const override;
+  bool Seed(uint32_t netns, const std::string& history) const override;
 
  private:
-  RefusedProgram(refused_bpf* skeleton, uint32_t map_size, size_t cpus)
-      : skeleton_(skeleton), map_size_(map_size), cpus_(cpus) {}
+  RefusedProgram(refused_bpf* skeleton, size_t cpus) : skeleton_(skeleton), cpus_(cpus) {}
 
   refused_bpf* skeleton_;
-  uint32_t map_size_;
   size_t cpus_;
 };
 
