@@ -128,11 +128,17 @@ MadeCollector MakeRefusedCollector(const Env& env, const OptionValues& values) {
   auto load = [sysfs, map_size](const std::vector<std::pair<uint32_t, std::string>>& seeds) {
     return RefusedProgram::Load(sysfs, map_size, seeds);
   };
-  return MadeCollector{std::make_unique<RefusedCollector>(env, parsed.options, load), ""};
+  return MadeCollector{
+      std::make_unique<RefusedCollector>(env, parsed.options, load, MakeSetnsEnterer(env.procfs)),
+      ""};
 }
 
-RefusedCollector::RefusedCollector(Env env, RefusedOptions options, RefusedLoad load)
-    : env_(std::move(env)), options_(options), load_(std::move(load)) {}
+RefusedCollector::RefusedCollector(Env env, RefusedOptions options, RefusedLoad load,
+                                   std::unique_ptr<NetnsEnterer> enterer)
+    : env_(std::move(env)),
+      options_(options),
+      load_(std::move(load)),
+      enterer_(std::move(enterer)) {}
 
 RefusedCollector::~RefusedCollector() { Stop(); }
 
@@ -143,7 +149,7 @@ const std::vector<FamilyDesc>& RefusedCollector::Families() const {
 }
 
 std::vector<std::pair<uint32_t, std::string>> RefusedCollector::Walk(size_t cpus) {
-  NetnsWalk walk = WalkNetns(env_);
+  NetnsWalk walk = WalkNetns(env_, *enterer_);
   std::vector<std::pair<uint32_t, std::string>> seeds;
   if (!walk.status.ok()) return seeds;  // labels stay as they were; the counts do not need them
   labels_.clear();

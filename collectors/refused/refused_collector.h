@@ -46,7 +46,9 @@ using RefusedLoad =
 
 class RefusedCollector : public Collector {
  public:
-  RefusedCollector(Env env, RefusedOptions options, RefusedLoad load);
+  // `enterer` reads bind-mounted namespaces' counters for the seeds (as the netns collector's).
+  RefusedCollector(Env env, RefusedOptions options, RefusedLoad load,
+                   std::unique_ptr<NetnsEnterer> enterer);
   ~RefusedCollector() override;
 
   const std::vector<FamilyDesc>& Families() const override;
@@ -83,6 +85,7 @@ class RefusedCollector : public Collector {
   const Env env_;
   const RefusedOptions options_;
   const RefusedLoad load_;
+  std::unique_ptr<NetnsEnterer> enterer_;
   std::unique_ptr<RefusedSource> program_;  // set once by Load(), before the worker starts
   std::map<uint32_t, Labels> labels_;       // worker thread only
   std::chrono::steady_clock::time_point last_walk_{};
