@@ -125,23 +125,26 @@ RefusedProgram::Loaded RefusedProgram::Load(
 
 RefusedProgram::~RefusedProgram() { refused_bpf__destroy(skeleton_); }
 
-RefusedRead RefusedProgram::ReadMaps() const {
+RefusedRead RefusedProgram::ReadOnce() const {
   RefusedRead read;
   RefusedMapBytes& bytes = read.bytes;
   bytes.cpus = cpus_;
   if (int error = Dump(skeleton_->maps.refused, bytes.refused_keys, bytes.refused_values)) {
     read.error = "read map refused: " + Errno(error);
+    read.error_number = -error;
     return read;
   }
   bytes.refused_entries = static_cast<uint32_t>(bytes.refused_keys.size() / kRefusedKeySize);
   if (int error = Dump(skeleton_->maps.overflow, bytes.overflow_keys, bytes.overflow_values)) {
     read.error = "read map overflow: " + Errno(error);
+    read.error_number = -error;
     return read;
   }
   int fd = bpf_map__fd(skeleton_->maps.stats);
   std::string value(cpus_ * 8, '\0');
   for (uint32_t index = 0; index < kRefusedStatCount; ++index) {
     if (bpf_map_lookup_elem(fd, &index, value.data()) != 0) {
+      read.error_number = errno;
       read.error = "read map stats: " + Errno(errno);
       return read;
     }
@@ -150,10 +153,24 @@ RefusedRead RefusedProgram::ReadMaps() const {
   return read;
 }
 
+RefusedRead RefusedProgram::ReadMaps() const {
+  RefusedRead read = ReadOnce();
+  if (read.error_number == EPERM) {
+    // Before 6.5 the bpf() system call itself wants CAP_BPF when unprivileged BPF is disabled
+    // (kernel.unprivileged_bpf_disabled), even on a map fd already held: raised for the read.
+    ScopedCapability bpf(Capability::kBpf);
+    read = ReadOnce();
+  }
+  return read;
+}
+
 bool RefusedProgram::Seed(uint32_t netns, const std::string& history) const {
   if (history.size() != cpus_ * kRefusedHistorySize) return false;
-  return bpf_map_update_elem(bpf_map__fd(skeleton_->maps.history), &netns, history.data(),
-                             BPF_NOEXIST) == 0;
+  int fd = bpf_map__fd(skeleton_->maps.history);
+  if (bpf_map_update_elem(fd, &netns, history.data(), BPF_NOEXIST) == 0) return true;
+  if (errno != EPERM) return false;
+  ScopedCapability bpf(Capability::kBpf);  // as in ReadMaps, for kernels before 6.5
+  return bpf_map_update_elem(fd, &netns, history.data(), BPF_NOEXIST) == 0;
 }
 
 }  // namespace nfct

@@ -1,8 +1,10 @@
 // Loads the refused collector's BPF program (refused.bpf.c, embedded as a bpftool skeleton),
 // attaches it to tp_btf/kfree_skb and reads its maps as raw bytes for refused_decoder.h.
 // Load() raises CAP_BPF and CAP_PERFMON only around the load and attach (collectors/privilege.h);
-// reading a map through the fd already held needs neither. Owned by RefusedCollector: Read() and
-// Seed() may run on any one thread at a time; the kernel side is safe against the program.
+// reading a map through the fd already held needs neither (before 6.5, with unprivileged BPF
+// disabled, CAP_BPF: raised around the read only when it is refused without). Owned by
+// RefusedCollector: Read() and Seed() may run on any one thread at a time; the kernel side is safe
+// against the program.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,7 @@ struct RefusedMapBytes {
 struct RefusedRead {
   RefusedMapBytes bytes;
   std::string error;
+  int error_number = 0;  // its errno
 };
 
 // What the collector reads: the loaded program, or a fixture in tests.
@@ -73,6 +76,7 @@ class RefusedProgram final : public RefusedSource {
 
  private:
   RefusedProgram(refused_bpf* skeleton, size_t cpus) : skeleton_(skeleton), cpus_(cpus) {}
+  RefusedRead ReadOnce() const;
 
   refused_bpf* skeleton_;
   size_t cpus_;
