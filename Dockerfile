@@ -22,7 +22,9 @@ ARG JOBS=""
 # added capability (--cap-add, capabilities.add) to a non-root user only through a file
 # capability. Permitted-only (+p, no effective bit): the binary still starts where a capability
 # is not granted, and raises what it got at startup. NET_ADMIN: netlink (table, stat fallback); SYSLOG: /dev/kmsg; SYS_PTRACE:
-# other users' /proc/<pid>/ns/net (netns); DAC_READ_SEARCH: the host journal's files (kmsg).
+# other users' /proc/<pid>/ns/net (netns); DAC_READ_SEARCH: the host journal's files (kmsg);
+# BPF + PERFMON: loading the opt-in refused collector's program (--collector.refused), whose
+# libbpf.so.1 and libelf.so.1 ldd lists like any other library.
 RUN cmake -S . -B /build -DNFCT_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
       -DNFCT_REVISION="${REVISION}" \
  && cmake --build /build -j"${JOBS:-$(nproc)}" \
@@ -37,7 +39,7 @@ RUN cmake -S . -B /build -DNFCT_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
     | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u > /build/libs \
  && test -s /build/libs \
  && xargs -a /build/libs cp -L --parents -t /rootfs \
- && setcap cap_net_admin,cap_sys_ptrace,cap_syslog,cap_dac_read_search+p /rootfs/usr/bin/nf_conntrack_exporter \
+ && setcap cap_net_admin,cap_sys_ptrace,cap_syslog,cap_dac_read_search,cap_bpf,cap_perfmon+p /rootfs/usr/bin/nf_conntrack_exporter \
  && echo "runtime libraries:" && cat /build/libs
 
 FROM scratch
@@ -54,7 +56,8 @@ LABEL org.opencontainers.image.title="nf_conntrack_exporter" \
       org.opencontainers.image.documentation="docs/deployment.md in the source tree"
 
 # nobody: the exporter needs no file of its own and no root. Capabilities are granted per run
-# (--cap-add NET_ADMIN, --cap-add SYSLOG); as a non-root user they work only when added.
+# (--cap-add NET_ADMIN, --cap-add SYSLOG; --cap-add BPF --cap-add PERFMON for
+# --collector.refused); as a non-root user they work only when added.
 USER 65534:65534
 EXPOSE 9725
 ENTRYPOINT ["/usr/bin/nf_conntrack_exporter"]

@@ -5,6 +5,7 @@
 
 #include "collectors/kmsg/kmsg_collector.h"
 #include "collectors/netns/netns_collector.h"
+#include "collectors/refused/refused_collector.h"
 #include "collectors/stat/stat_collector.h"
 #include "collectors/sysctl/sysctl_collector.h"
 #include "collectors/table/table_collector.h"
@@ -37,6 +38,11 @@ const std::vector<CollectorEntry>& AllCollectors() {
        "netns name, pod UID and container ID, from a background walk of /proc (see "
        "docs/netns.md for the privileges and the cost).",
        NetnsCollectorOptions(), MakeNetnsCollector},
+      {"refused", false,
+       "Which flows a full table refused, by namespace, protocol and destination port, counted "
+       "by a BPF program on tp_btf/kfree_skb (CAP_BPF + CAP_PERFMON to load, kernel BTF; see "
+       "docs/refused.md).",
+       RefusedCollectorOptions(), MakeRefusedCollector},
   };
   return kAll;
 }

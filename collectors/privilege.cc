@@ -52,6 +52,10 @@ std::string_view CapabilityShortName(Capability capability) {
       return "sys_ptrace";
     case Capability::kDacReadSearch:
       return "dac_read_search";
+    case Capability::kPerfmon:
+      return "perfmon";
+    case Capability::kBpf:
+      return "bpf";
   }
   return "unknown";
 }

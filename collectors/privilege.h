@@ -1,5 +1,6 @@
 // Capabilities raised into the calling thread's effective set only around the system call the
-// kernel checks: the netlink socket and request (CAP_NET_ADMIN), the /dev/kmsg open (CAP_SYSLOG).
+// kernel checks: the netlink socket and request (CAP_NET_ADMIN), the /dev/kmsg open (CAP_SYSLOG),
+// the BPF load of the refused collector (CAP_BPF + CAP_PERFMON).
 // The exporter keeps them permitted but not effective while serving (exporter/capabilities.h).
 // Linux capabilities are per thread: a ScopedCapability affects only the thread that made it.
 #pragma once
@@ -17,6 +18,8 @@ enum class Capability {
   kSysAdmin = CAP_SYS_ADMIN,
   kSysPtrace = CAP_SYS_PTRACE,
   kDacReadSearch = CAP_DAC_READ_SEARCH,
+  kPerfmon = CAP_PERFMON,  // with kBpf: loading a tracing BPF program (collector refused)
+  kBpf = CAP_BPF,
 };
 
 // "net_admin", as setpriv(1), getcap(8) and the start log line's capabilities= field name it.

@@ -72,7 +72,10 @@ local pct(ratio) = '%g %%' % (ratio * 100);
               'because no conntrack entry could be created (nf_conntrack_stat_drop_total).',
               'New connections through this host are failing.',
               'The table holds ' + live('nf_conntrack_entries', otherwise='an unknown number of'),
-              'entries of a limit of ' + live('nf_conntrack_entries_limit', otherwise='unknown') + '.',
+              'entries of a limit of ' + live('nf_conntrack_entries_limit', otherwise='unknown') + '.' +
+              // Whom it refused, when the refused collector runs (docs/refused.md); nothing otherwise.
+              '{{ with printf "sort_desc(topk(3, sum by (protocol, port) (increase(nf_conntrack_refused_packets_total{cluster=%q,job=%q,instance=%q}[2m])) > 0))" $labels.cluster $labels.job $labels.instance | query }}' +
+              ' Most refused:{{ range . }} {{ .Labels.protocol }}/{{ .Labels.port }} ({{ .Value | printf "%.0f" }}){{ end }}.{{ end }}',
             ],
           ),
 

@@ -13,6 +13,9 @@ build_packages=(
   libcpp-httplib-dev                  # HTTP client of the tests and tools
   libsystemd-dev                      # kmsg's journald source: headers (optional; dlopen at run time)
   libyaml-cpp-dev libcrypt-dev        # --web.config.file: YAML, bcrypt (libxcrypt)
+  # collector refused: its BPF program (clang -target bpf, llvm, bpftool gen skeleton) and
+  # libbpf with what it links (run time: libbpf1 libelf1, found by dpkg-shlibdeps and ldd)
+  clang llvm bpftool libbpf-dev libelf-dev
 )
 package_packages=(
   dpkg-dev file                       # cpack -G DEB: dpkg-shlibdeps finds the Depends

@@ -160,6 +160,15 @@ function(c)
       links=[rb('NfConntrackInsertFailures')]
     ),
     g.panel(
+      'timeseries', 'Refused packets /s by port, fleet',
+      'Packets full tables refused across the fleet by protocol and original destination port, the ten '
+      + 'largest (collector refused, off by default: docs/refused.md). A retransmitted SYN counts again.',
+      [g.target('topk(10, sum by (protocol, port) (rate(nf_conntrack_refused_packets_total{%s}[$__rate_interval])))' % S,
+                '{{protocol}}/{{port}}')],
+      'pps', 24, 8, custom=g.timeseriesCustom(), options=g.tsOptions,
+      links=[rb('NfConntrackDroppingPackets')]
+    ),
+    g.panel(
       'table', 'Kernel log: table full, by instance and netns',
       '"table full, dropping packet" lines in the time range per instance and network namespace. '
       + "Lines for other namespaces than the exporter's reveal full tables in containers.",

@@ -126,6 +126,16 @@ function(c)
       'short', 24, 6, custom=g.timeseriesCustom(bars=true, fill=80), options=g.tsOptions,
       links=[rb('NfConntrackKernelLogTableFull')]
     ),
+    g.panel(
+      'timeseries', 'Refused packets /s by port',
+      'Packets the full table refused, by network namespace, protocol and original destination port, the '
+      + 'ten largest (collector refused, off by default: docs/refused.md). A retransmitted SYN counts again. '
+      + 'port="other" sums the keys beyond --collector.refused.top and those the BPF map had no room for.',
+      [g.target('topk(10, sum by (netns, netns_name, protocol, port) (rate(nf_conntrack_refused_packets_total{%s}[$__rate_interval])))' % S,
+                '{{protocol}}/{{port}} netns={{netns}} {{netns_name}}', 'A')],
+      'pps', 24, 7, custom=g.timeseriesCustom(), options=g.tsOptions,
+      links=[rb('NfConntrackDroppingPackets')]
+    ),
 
     g.row('Hash table'),
     g.panel(

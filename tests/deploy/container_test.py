@@ -96,7 +96,7 @@ def check_image(tag):
     mount = podman("image", "mount", tag).stdout.strip()
     try:
         getcap = run(["getcap", f"{mount}/usr/bin/nf_conntrack_exporter"]).stdout
-        want_caps = "cap_net_admin,cap_sys_ptrace,cap_syslog,cap_dac_read_search=p"
+        want_caps = "cap_net_admin,cap_sys_ptrace,cap_syslog,cap_dac_read_search,cap_bpf,cap_perfmon=p"
         check(set(re.split(r"[ ,=]", want_caps)) <= set(re.split(r"[ ,=]", getcap.strip())),
               f"file capabilities {want_caps}", getcap)
         leftovers = [p for p in ("usr/bin/g++", "usr/bin/cmake", "usr/bin/setcap", "src", "build",
