@@ -42,13 +42,14 @@ export UBSAN_OPTIONS=$common:print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=$common:halt_on_error=1:second_deadlock_stack=1
 
 not_cpp='mixin_drift|alerts_.*|dashboards_check|promtool_check_metrics_.*|clang_format'
-not_cpp+='|doctor_golden_json_parses|docs_promql'
+not_cpp+='|doctor_golden_json_parses|docs_promql|docs_flags_links|mixin_entry_points|mixin_jsonnetfmt'
 runner=()
 # TSan maps its shadow memory at fixed addresses that a large mmap randomisation (recent kernels,
 # vm.mmap_rnd_bits=32) can collide with: run the tests without address randomisation.
 if [[ $preset == tsan ]]; then runner=(setarch "$(uname -m)" -R); fi
 status=0
-"${runner[@]}" ctest --test-dir "$dir" --output-on-failure -j2 --timeout 900 \
+# -j3 as in scripts/test.sh: the real-kernel tests mostly wait on their drop windows.
+"${runner[@]}" ctest --test-dir "$dir" --output-on-failure -j3 --timeout 900 \
   -E "^(live_chain|deploy_.*|$not_cpp)\$" || status=$?
 
 shopt -s nullglob
