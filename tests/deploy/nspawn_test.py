@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import time
 
-from deploytest import check, finish, need_root, need_tools, run, skip
+from deploytest import SOURCE_DIR, check, finish, need_root, need_tools, run, skip
 
 PACKAGE = "nf-conntrack-exporter"
 SERVICE = f"{PACKAGE}.service"
@@ -33,6 +33,27 @@ SOURCES = [pathlib.Path("/etc/apt/sources.list.d/debian.sources"), pathlib.Path(
 TOOLS = ["systemd", "systemd-sysv", "dbus", "iproute2", "curl", "procps", "util-linux"]
 MAX_EXPOSURE = 3.0
 METRICS = "http://127.0.0.1:9725/metrics"
+# Facts docs/deployment.md quotes that the build decides: checked against what this test measures.
+DOC = SOURCE_DIR / "docs/deployment.md"
+
+
+def doc_fact(pattern, what):
+    match = re.search(pattern, DOC.read_text())
+    check(match is not None, f"docs/deployment.md quotes {what}")
+    return match.group(1) if match else None
+
+
+def check_documented_package(deb, names):
+    quoted = doc_fact(r"\*\*Depends: ([^*]+)\*\*", "the Depends")
+    if quoted is not None:
+        want = {n.strip() for n in quoted.split(",")}
+        check(want == set(names), f"the Depends quoted in docs/deployment.md is the package's",
+              f"docs: {sorted(want)}, package: {sorted(set(names))}")
+    size_kb = doc_fact(r"The package \(≈ (\d+) KB", "the package size")
+    if size_kb is not None:
+        measured = deb.stat().st_size / 1000
+        check(abs(measured - int(size_kb)) <= int(size_kb) / 4,
+              f"package size {measured:.0f} KB within a quarter of the quoted {size_kb} KB")
 
 
 def build_deb(build_dir, out):
@@ -282,6 +303,10 @@ def check_exposure(box):
     check(exposure <= MAX_EXPOSURE,
           f"systemd-analyze security (running unit): exposure {exposure} <= {MAX_EXPOSURE}",
           security.stdout[-2000:] + security.stderr)
+    quoted = doc_fact(r"rates the running unit \*\*exposure ([0-9.]+)\*\*", "the exposure")
+    if quoted is not None:
+        check(abs(float(quoted) - exposure) < 0.05,
+              f"the exposure quoted in docs/deployment.md ({quoted}) is the measured {exposure}")
 
 
 def main():
@@ -295,6 +320,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="nfct-nspawn-") as tmp:
         tmp = pathlib.Path(tmp)
         deb = build_deb(build_dir, tmp / "deb")
+        check_documented_package(deb, depends(deb))
         begin = time.monotonic()
         cache = cached_root(TOOLS + depends(deb))
         print(f"     bookworm root {cache} ready in {time.monotonic() - begin:.0f} s")
