@@ -51,9 +51,9 @@ const FamilyDesc kUnreadable{"nf_conntrack_netns_unreadable_processes",
 const FamilyDesc kHidden{
     "nf_conntrack_netns_processes_hidden",
     MetricType::Gauge,
-    "1 when /proc hides other users' processes from the exporter (mounted with hidepid=invisible, "
-    "as systemd's ProtectProc=invisible does, and CAP_SYS_PTRACE not permitted), so the namespaces "
-    "only they hold are neither counted nor read; 0 otherwise.",
+    "Whether /proc hides other users' processes from the exporter (1: mounted with "
+    "hidepid=invisible, as systemd's ProtectProc=invisible does, and CAP_SYS_PTRACE not "
+    "permitted), so that the namespaces only they hold are neither counted nor read.",
     {}};
 const FamilyDesc kDuration{"nf_conntrack_netns_walk_duration_seconds",
                            MetricType::Gauge,

@@ -320,23 +320,19 @@ long RaiseOpenFileLimit() {
 
 namespace {
 
-// The client's address with the local port it came to: --web.max-connections-per-ip is counted
-// per listen socket, as libmicrohttpd counted it per daemon. "" when either is unknown.
-std::string ClientKey(MHD_Connection* mhd, int fd) {
-  const MHD_ConnectionInfo* info = MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  if (info == nullptr || info->client_addr == nullptr || fd < 0) return "";
-  const sockaddr* client = info->client_addr;
-  std::string key;
+// The client's address for --web.max-connections-per-ip ("from one client address", so across
+// every listener and loop); "" for an address that is not IPv4 or IPv6 (not counted).
+std::string ClientKey(const sockaddr* client) {
+  if (client == nullptr) return "";
   if (client->sa_family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(client);
-    key.assign(reinterpret_cast<const char*>(&in->sin_addr), sizeof in->sin_addr);
-  } else if (client->sa_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(client);
-    key.assign(reinterpret_cast<const char*>(&in6->sin6_addr), sizeof in6->sin6_addr);
-  } else {
-    return "";
+    return std::string(reinterpret_cast<const char*>(&in->sin_addr), sizeof in->sin_addr);
   }
-  return key + ':' + std::to_string(LocalPort(fd));
+  if (client->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(client);
+    return std::string(reinterpret_cast<const char*>(&in6->sin6_addr), sizeof in6->sin6_addr);
+  }
+  return "";
 }
 
 }  // namespace
@@ -467,8 +463,22 @@ void HttpServer::Stop() {
   reaper_.join();
 }
 
-MHD_Result HttpServer::OnAccept(void* cls, const sockaddr*, socklen_t) {
-  return static_cast<HttpServer*>(cls)->accepting_ ? MHD_YES : MHD_NO;
+MHD_Result HttpServer::OnAccept(void* cls, const sockaddr* address, socklen_t) {
+  auto* server = static_cast<HttpServer*>(cls);
+  if (!server->accepting_) return MHD_NO;
+  // Counted here, right after accept() and before anything else, as libmicrohttpd counted it:
+  // counting later (when the connection starts) let another loop's newer connection from the
+  // same client take the slot first. MHD_NO: libmicrohttpd closes it at once, unanswered.
+  const unsigned limit = server->options_.limits.max_connections_per_ip;
+  std::string client = limit > 0 ? ClientKey(address) : "";
+  if (client.empty()) return MHD_YES;
+  std::lock_guard lock(server->connections_mutex_);
+  unsigned& count = server->per_client_[client];
+  if (count >= limit) return MHD_NO;
+  // Uncounted when the connection closes (NOTIFY_CLOSED). Should libmicrohttpd fail to set the
+  // connection up after this (out of memory), its slot stays taken.
+  ++count;
+  return MHD_YES;
 }
 
 void HttpServer::OnConnection(void* cls, MHD_Connection* mhd, void** socket_context,
@@ -482,21 +492,15 @@ void HttpServer::OnConnection(void* cls, MHD_Connection* mhd, void** socket_cont
     // peer's delayed ACK (~40 ms).
     int yes = 1;
     if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-    bool refuse = server->hooks_.connection_started && !server->hooks_.connection_started(mhd);
-    std::string client =
-        server->options_.limits.max_connections_per_ip > 0 ? ClientKey(mhd, fd) : "";
+    if (server->hooks_.connection_started && !server->hooks_.connection_started(mhd) && fd >= 0)
+      shutdown(fd, SHUT_RDWR);
+    // OnAccept counted it under this key.
+    const MHD_ConnectionInfo* address =
+        MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    std::string client = server->options_.limits.max_connections_per_ip > 0 && address
+                             ? ClientKey(address->client_addr)
+                             : "";
     std::lock_guard lock(server->connections_mutex_);
-    if (!client.empty()) {
-      unsigned& count = server->per_client_[client];
-      if (count >= server->options_.limits.max_connections_per_ip) {
-        refuse = true;
-        client.clear();  // not counted, so not uncounted on close
-      } else {
-        ++count;
-      }
-    }
-    // Accepted and closed at once, without an answer; shutdown() wakes the loop, which closes it.
-    if (refuse && fd >= 0) shutdown(fd, SHUT_RDWR);
     Connection& connection = server->connections_.emplace_back();
     connection.client = std::move(client);
     connection.self = std::prev(server->connections_.end());

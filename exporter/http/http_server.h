@@ -171,7 +171,7 @@ class HttpServer {
   std::mutex connections_mutex_;
   std::condition_variable reaper_cv_;
   std::list<Connection> connections_;
-  std::map<std::string, unsigned> per_client_;  // open connections per client address and port
+  std::map<std::string, unsigned> per_client_;  // open connections per client address
   bool reaper_stop_ = false;
   std::thread reaper_;
 };
