@@ -71,6 +71,10 @@ ThreadCapabilities CurrentCapabilities() {
   return result;
 }
 
+bool CapabilityPermitted(Capability capability) {
+  return (CurrentCapabilities().permitted >> static_cast<int>(capability) & 1) != 0;
+}
+
 ScopedCapability::ScopedCapability(Capability capability) : capability_(capability) {
   // errno belongs to the guarded call that follows, not to this bookkeeping.
   int saved = errno;

@@ -1,6 +1,7 @@
 // Capabilities raised into the calling thread's effective set only around the system call the
 // kernel checks: the netlink socket and request (CAP_NET_ADMIN), the /dev/kmsg open (CAP_SYSLOG),
-// the BPF load of the refused collector (CAP_BPF + CAP_PERFMON).
+// the /proc listing and another process's ns/net (CAP_SYS_PTRACE), setns (CAP_SYS_ADMIN), the BPF
+// load of the refused collector (CAP_BPF + CAP_PERFMON).
 // The exporter keeps them permitted but not effective while serving (exporter/capabilities.h).
 // Linux capabilities are per thread: a ScopedCapability affects only the thread that made it.
 #pragma once
@@ -32,6 +33,8 @@ struct ThreadCapabilities {
   int error = 0;  // errno of capget, 0 on success
 };
 ThreadCapabilities CurrentCapabilities();
+// Whether the calling thread may raise `capability` (it is in the permitted set).
+bool CapabilityPermitted(Capability capability);
 
 // Raises `capability` into the effective set if it is permitted and not already effective, and
 // lowers it again on destruction. When it is not permitted, nothing happens: the guarded call

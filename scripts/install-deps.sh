@@ -33,8 +33,9 @@ test_packages=(
   clang                               # libFuzzer targets of the kmsg and table parsers
   clang-format                        # scripts/check-format.sh (CI and the ctest entry clang_format)
   # tests/deploy: the Dockerfile built and run with podman (runc, a local base image from
-  # mmdebstrap), systemd-analyze verify and strace for the unit, setcap/getcap for file capabilities
-  podman runc mmdebstrap systemd libcap2-bin strace
+  # mmdebstrap), systemd-analyze verify and strace for the unit, setcap/getcap for file capabilities,
+  # systemd-nspawn to boot the .deb under a real systemd (nspawn_test.py)
+  podman runc mmdebstrap systemd libcap2-bin strace systemd-container
 )
 # `bench`: tests/bench/serving_bench.sh drives both exporters with wrk. Debian's node_exporter
 # package also enables its service (port 9100) where systemd runs; the benchmark starts its own.

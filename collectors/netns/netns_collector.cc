@@ -1,7 +1,6 @@
 #include "collectors/netns/netns_collector.h"
 
 #include "collectors/duration.h"
-#include "collectors/log.h"
 #include "collectors/sysctl/sysctl_parser.h"
 
 namespace nfct {
@@ -49,6 +48,13 @@ const FamilyDesc kUnreadable{"nf_conntrack_netns_unreadable_processes",
                              "Processes whose network namespace could not be identified in the "
                              "last walk (another user's /proc/<pid>/ns/net needs CAP_SYS_PTRACE).",
                              {}};
+const FamilyDesc kHidden{
+    "nf_conntrack_netns_processes_hidden",
+    MetricType::Gauge,
+    "Whether /proc hides other users' processes from the exporter (1: mounted with "
+    "hidepid=invisible, as systemd's ProtectProc=invisible does, and CAP_SYS_PTRACE not "
+    "permitted), so that the namespaces only they hold are neither counted nor read.",
+    {}};
 const FamilyDesc kDuration{"nf_conntrack_netns_walk_duration_seconds",
                            MetricType::Gauge,
                            "Time the last walk over every network namespace took.",
@@ -98,9 +104,17 @@ NetnsCollector::NetnsCollector(Env env, NetnsOptions options, std::unique_ptr<Ne
 NetnsCollector::~NetnsCollector() { Stop(); }
 
 const std::vector<FamilyDesc>& NetnsCollector::Families() const {
-  static const std::vector<FamilyDesc> kFamilies = {
-      kEntries, kCounterFamilies[0], kCounterFamilies[1], kCounterFamilies[2], kNamespaces,
-      kUnread,  kUnreadable,         kDuration,           kTimestamp,          kAge};
+  static const std::vector<FamilyDesc> kFamilies = {kEntries,
+                                                    kCounterFamilies[0],
+                                                    kCounterFamilies[1],
+                                                    kCounterFamilies[2],
+                                                    kNamespaces,
+                                                    kUnread,
+                                                    kUnreadable,
+                                                    kHidden,
+                                                    kDuration,
+                                                    kTimestamp,
+                                                    kAge};
   return kFamilies;
 }
 
@@ -114,23 +128,39 @@ void NetnsCollector::RunOnce() {
   auto begin = env_.clock.steady();
   NetnsWalk walk = WalkNetns(env_, *enterer_);
   if (!walk.status.ok()) {
-    Publish(std::move(walk.status), std::nullopt, 0, 0, "");
+    Publish(std::move(walk.status), std::nullopt);
     return;
   }
   Snapshot snapshot = Summarise(walk);
   snapshot.duration_seconds = std::chrono::duration<double>(env_.clock.steady() - begin).count();
   snapshot.timestamp_seconds = Seconds(env_.clock.wall());
   snapshot.finished = env_.clock.steady();
+  Status status = BlindSpots(walk);
+  Publish(std::move(status), std::move(snapshot));
+}
+
+// Ok only when the whole host was seen and read. Otherwise Unavailable, with the series of what
+// was read still served: a partial view must never pass for a whole one (success 1). The reason
+// names each kind of blind spot but no count, so CollectorSet logs one line when the set of
+// blind spots changes, not one per walk.
+Status NetnsCollector::BlindSpots(const NetnsWalk& walk) {
   std::string reason;
+  auto add = [&](const std::string& part) { reason += (reason.empty() ? "" : "; ") + part; };
+  if (!walk.hidden_by.empty()) {
+    add("other users' processes are hidden (" + walk.hidden_by +
+        ", CAP_SYS_PTRACE not permitted): the namespaces only they hold are not seen");
+  }
   for (const auto& info : walk.namespaces) {
     if (!info.read) {
-      reason = info.unread_reason;
+      add("network namespaces seen but not read: " + info.unread_reason);
       break;
     }
   }
-  size_t unread = snapshot.unread;
-  uint64_t unreadable = snapshot.unreadable_processes;
-  Publish(Status::Ok(), std::move(snapshot), unread, unreadable, reason);
+  if (walk.unreadable_processes > 0 && walk.ptrace_denied) {
+    add("cannot tell the network namespace of some processes: reading another user's "
+        "/proc/<pid>/ns/net needs CAP_SYS_PTRACE");
+  }
+  return reason.empty() ? Status::Ok() : Status::Unavailable(reason);
 }
 
 NetnsCollector::Snapshot NetnsCollector::Summarise(const NetnsWalk& walk) {
@@ -138,6 +168,7 @@ NetnsCollector::Snapshot NetnsCollector::Summarise(const NetnsWalk& walk) {
   snapshot.namespaces = walk.namespaces.size();
   snapshot.unread = walk.Unread();
   snapshot.unreadable_processes = walk.unreadable_processes;
+  snapshot.hidden = !walk.hidden_by.empty();
   Series other{"other", "", "", "", 0, {}};
   std::map<uint64_t, Tracked> seen;
   size_t rank = 0;
@@ -174,31 +205,8 @@ NetnsCollector::Snapshot NetnsCollector::Summarise(const NetnsWalk& walk) {
   return snapshot;
 }
 
-void NetnsCollector::Publish(Status status, std::optional<Snapshot> snapshot, size_t unread,
-                             uint64_t unreadable_processes, const std::string& unread_reason) {
+void NetnsCollector::Publish(Status status, std::optional<Snapshot> snapshot) {
   std::lock_guard lock(mutex_);
-  // One line when a kind of blind spot appears, one when it is gone; not one per walk.
-  if ((unread > 0) != logged_unread_) {
-    logged_unread_ = unread > 0;
-    if (logged_unread_) {
-      Log(LogLevel::kWarn, "network namespaces seen but not read",
-          {{"collector", "netns"}, {"count", std::to_string(unread)}, {"err", unread_reason}});
-    } else {
-      Log(LogLevel::kInfo, "every network namespace seen is read again", {{"collector", "netns"}});
-    }
-  }
-  if ((unreadable_processes > 0) != logged_unreadable_) {
-    logged_unreadable_ = unreadable_processes > 0;
-    if (logged_unreadable_) {
-      Log(LogLevel::kWarn,
-          "cannot tell the network namespace of some processes: reading another user's "
-          "/proc/<pid>/ns/net needs CAP_SYS_PTRACE",
-          {{"collector", "netns"}, {"count", std::to_string(unreadable_processes)}});
-    } else {
-      Log(LogLevel::kInfo, "every process's network namespace is readable again",
-          {{"collector", "netns"}});
-    }
-  }
   status_ = std::move(status);
   snapshot_ = std::move(snapshot);
 }
@@ -219,6 +227,7 @@ Status NetnsCollector::Collect(MetricSink& sink) {
   sink.Add(kNamespaces, {}, static_cast<double>(snapshot_->namespaces));
   sink.Add(kUnread, {}, static_cast<double>(snapshot_->unread));
   sink.Add(kUnreadable, {}, static_cast<double>(snapshot_->unreadable_processes));
+  sink.Add(kHidden, {}, snapshot_->hidden ? 1 : 0);
   sink.Add(kDuration, {}, snapshot_->duration_seconds);
   sink.Add(kTimestamp, {}, snapshot_->timestamp_seconds);
   // From the steady clock: a wall-clock step (NTP, a VM resumed) must not make it negative.

@@ -41,8 +41,9 @@ class NetnsCollector : public Collector {
   ~NetnsCollector() override;
 
   const std::vector<FamilyDesc>& Families() const override;
-  // readlink() of another user's /proc/<pid>/ns/net (ptrace read access) and setns() into the
-  // namespaces bind-mounted under /run/netns; the rest of the walk needs none.
+  // The /proc listing under hidepid= and readlink() of another user's /proc/<pid>/ns/net
+  // (ptrace read access), and setns() into the namespaces bind-mounted under /run/netns; the
+  // rest of the walk needs none.
   std::vector<Capability> Capabilities() const override {
     return {Capability::kSysAdmin, Capability::kSysPtrace};
   }
@@ -68,6 +69,7 @@ class NetnsCollector : public Collector {
     size_t namespaces = 0;
     size_t unread = 0;
     uint64_t unreadable_processes = 0;
+    bool hidden = false;  // hidepid hides processes the exporter cannot see
     double duration_seconds = 0;
     double timestamp_seconds = 0;
     std::chrono::steady_clock::time_point finished;  // for the age a scrape reports
@@ -82,8 +84,8 @@ class NetnsCollector : public Collector {
   };
 
   Snapshot Summarise(const NetnsWalk& walk);
-  void Publish(Status status, std::optional<Snapshot> snapshot, size_t unread,
-               uint64_t unreadable_processes, const std::string& unread_reason);
+  static Status BlindSpots(const NetnsWalk& walk);
+  void Publish(Status status, std::optional<Snapshot> snapshot);
 
   const Env env_;
   const NetnsOptions options_;
@@ -95,8 +97,6 @@ class NetnsCollector : public Collector {
   std::mutex mutex_;  // guards everything below
   Status status_ = Status::Ok();
   std::optional<Snapshot> snapshot_;
-  bool logged_unread_ = false;
-  bool logged_unreadable_ = false;
 };
 
 }  // namespace nfct

@@ -144,6 +144,40 @@ std::vector<NetnsMount> ParseNetnsMounts(std::string_view mountinfo) {
   return mounts;
 }
 
+ProcfsHiding ParseProcfsHiding(std::string_view mountinfo, std::string_view mount_point) {
+  ProcfsHiding hiding;
+  while (!mountinfo.empty()) {
+    size_t newline = mountinfo.find('\n');
+    std::string_view line = mountinfo.substr(0, newline);
+    mountinfo =
+        newline == std::string_view::npos ? std::string_view() : mountinfo.substr(newline + 1);
+    auto fields = SplitFields(line);
+    size_t dash = 6;
+    while (dash < fields.size() && fields[dash] != "-") ++dash;
+    // ... mount-point ... - proc <source> <super-options>
+    if (fields.size() < 10 || dash + 3 >= fields.size() || fields[dash + 1] != "proc") continue;
+    if (UnescapeOctal(fields[4]) != mount_point) continue;
+    hiding = ProcfsHiding{};
+    hiding.found = true;
+    std::string_view options = fields[dash + 3];
+    while (!options.empty()) {
+      size_t comma = options.find(',');
+      std::string_view option = options.substr(0, comma);
+      options = comma == std::string_view::npos ? std::string_view() : options.substr(comma + 1);
+      if (option.starts_with("hidepid=")) {
+        std::string_view value = option.substr(8);
+        hiding.denies_access = value == "1" || value == "noaccess";
+        hiding.hides_processes =
+            value == "2" || value == "invisible" || value == "4" || value == "ptraceable";
+        if (hiding.denies_access || hiding.hides_processes) hiding.hidepid = value;
+      } else if (option.starts_with("subset=")) {
+        hiding.subset = option.substr(7);
+      }
+    }
+  }
+  return hiding;
+}
+
 ContainerRef ParseCgroup(std::string_view cgroup) {
   ContainerRef with_container;
   while (!cgroup.empty()) {

@@ -33,6 +33,19 @@ struct NetnsMount {
 // not nsfs network-namespace mounts, or are malformed, are ignored.
 std::vector<NetnsMount> ParseNetnsMounts(std::string_view mountinfo);
 
+// How the procfs mounted at a mount point hides processes, from its mountinfo line's super
+// options: "22 27 0:21 / /proc rw,nosuid - proc proc rw,hidepid=invisible" (systemd's
+// ProtectProc=invisible; kernels before 5.8 print the number, hidepid=2).
+struct ProcfsHiding {
+  bool found = false;   // a proc mount at that point is in the text
+  std::string hidepid;  // as mounted ("invisible", "2", ...); "" when processes are not hidden
+  bool hides_processes = false;  // invisible/ptraceable (2/4): only ptrace-readable ones listed
+  bool denies_access = false;    // noaccess (1): listed, but their directories unreadable
+  std::string subset;            // "pid": only process directories are shown
+};
+// The last proc mount at `mount_point` wins (it is the one on top).
+ProcfsHiding ParseProcfsHiding(std::string_view mountinfo, std::string_view mount_point);
+
 // Who a process belongs to, from its cgroup path; empty strings when unknown.
 struct ContainerRef {
   std::string pod_uid;       // Kubernetes pod UID with dashes, as in kube_pod_info{uid}

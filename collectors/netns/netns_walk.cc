@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <thread>
 #include <variant>
@@ -71,16 +73,75 @@ struct Pids {
   uint64_t unreadable = 0;
 };
 
+// The pid directories of <procfs>. Under hidepid=invisible (systemd's ProtectProc=invisible) the
+// kernel lists only the processes this one may ptrace, judged by the effective set at the time of
+// the getdents call: CAP_SYS_PTRACE is raised around each call, not around the whole walk.
+std::vector<std::string> ListPids(const std::string& procfs) {
+  std::vector<std::string> names;
+  int fd = open(procfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return names;
+  alignas(8) char buffer[32768];
+  while (true) {
+    long n = 0;
+    {
+      ScopedCapability sys_ptrace(Capability::kSysPtrace);
+      n = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+    }
+    if (n <= 0) break;
+    for (long offset = 0; offset < n;) {
+      // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
+      unsigned short reclen = 0;
+      std::memcpy(&reclen, buffer + offset + 16, sizeof reclen);
+      const char* name = buffer + offset + 19;
+      if (IsPid(name)) names.emplace_back(name);
+      offset += reclen;
+    }
+  }
+  close(fd);
+  return names;
+}
+
+// Reads an open file to its end (or max_bytes: EFBIG) and closes it.
+FileRead ReadOpenFile(int fd, size_t max_bytes) {
+  FileRead result;
+  char buffer[16384];
+  while (true) {
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n < 0) result.error = errno;
+      break;
+    }
+    if (result.data.size() + static_cast<size_t>(n) > max_bytes) {
+      result.error = EFBIG;
+      break;
+    }
+    result.data.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  if (!result.ok()) result.data.clear();
+  return result;
+}
+
+// Opens a file under <procfs>/<pid>/ and reads it. The path walk through another user's
+// process directory needs CAP_SYS_PTRACE under hidepid=: raised around the open only.
+FileRead ReadProcessFile(const std::string& path, size_t max_bytes = 1 << 20) {
+  int fd = -1;
+  {
+    ScopedCapability sys_ptrace(Capability::kSysPtrace);
+    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  if (fd < 0) return FileRead{"", errno};
+  return ReadOpenFile(fd, max_bytes);
+}
+
 Pids ScanProcesses(const std::string& procfs) {
   Pids pids;
-  DIR* dir = opendir(procfs.c_str());
-  if (!dir) return pids;
   std::string path;
   char link[64];
-  while (const dirent* entry = readdir(dir)) {
-    if (!IsPid(entry->d_name)) continue;
+  for (const std::string& pid : ListPids(procfs)) {
     ++pids.processes;
-    path = procfs + "/" + entry->d_name + "/ns/net";
+    path = procfs + "/" + pid + "/ns/net";
     ssize_t n = 0;
     {
       // Another user's ns/net needs ptrace read access: CAP_SYS_PTRACE, for this call only.
@@ -96,9 +157,8 @@ Pids ScanProcesses(const std::string& procfs) {
       ++pids.unreadable;
       continue;
     }
-    pids.by_inode[*inode].push_back(static_cast<pid_t>(std::stoul(entry->d_name)));
+    pids.by_inode[*inode].push_back(static_cast<pid_t>(std::stoul(pid)));
   }
-  closedir(dir);
   for (auto& [inode, list] : pids.by_inode) std::sort(list.begin(), list.end());
   return pids;
 }
@@ -131,7 +191,7 @@ std::optional<NetnsInfo> ReadThroughProcesses(const std::string& procfs, uint64_
   for (pid_t pid : pids) {
     const std::string dir = procfs + "/" + std::to_string(pid) + "/";
     const std::string path = dir + std::string(kStatFile);
-    FileRead file = ReadFile(path);
+    FileRead file = ReadProcessFile(path);
     if (!file.ok()) {
       if (Vanished(file.error)) continue;
       info.unread_reason = StatusFromErrno(file.error, path, "", "root").reason();
@@ -139,7 +199,7 @@ std::optional<NetnsInfo> ReadThroughProcesses(const std::string& procfs, uint64_
     }
     info.reader_pid = pid;
     if (!FillFromStat(file.data, path, info)) return info;
-    if (FileRead cgroup = ReadFile(dir + "cgroup", 1 << 16); cgroup.ok()) {
+    if (FileRead cgroup = ReadProcessFile(dir + "cgroup", 1 << 16); cgroup.ok()) {
       ContainerRef ref = ParseCgroup(cgroup.data);
       info.pod_uid = std::move(ref.pod_uid);
       info.container_id = std::move(ref.container_id);
@@ -207,14 +267,18 @@ NetnsWalk WalkNetns(const Env& env, NetnsEnterer& enterer) {
   }
 
   const std::string procfs = env.procfs.string();
-  Pids pids = ScanProcesses(procfs);
-  walk.processes = pids.processes;
-  walk.unreadable_processes = pids.unreadable;
-
+  walk.ptrace_denied = !CapabilityPermitted(Capability::kSysPtrace);
   std::vector<NetnsMount> mounts;
   if (FileRead mountinfo = ReadFile(env.Proc("self/mountinfo"), 16 << 20); mountinfo.ok()) {
     mounts = ParseNetnsMounts(mountinfo.data);
+    ProcfsHiding hiding = ParseProcfsHiding(mountinfo.data, procfs);
+    if (hiding.hides_processes && walk.ptrace_denied) {
+      walk.hidden_by = procfs + " mounted with hidepid=" + hiding.hidepid;
+    }
   }
+  Pids pids = ScanProcesses(procfs);
+  walk.processes = pids.processes;
+  walk.unreadable_processes = pids.unreadable;
   std::vector<NetnsMount> unheld;
   for (const auto& mount : mounts) {
     if (!pids.by_inode.contains(mount.inode)) unheld.push_back(mount);

@@ -1,8 +1,8 @@
 // One walk over every network namespace of the host: the processes under <procfs> (one reader
-// pid per netns inode) and the namespaces bind-mounted without a process (`ip netns add`),
-// each with its conntrack entries and per-CPU counters. Used by the netns collector's worker and
-// by anything else that wants the fullest namespaces. WalkNetns is reentrant; a NetnsEnterer is
-// used by one walk at a time.
+// pid per netns inode; listed with CAP_SYS_PTRACE raised, which hidepid= checks) and the namespaces
+// bind-mounted without a process (`ip netns add`), each with its conntrack entries and per-CPU
+// counters. Used by the netns collector's worker and by anything else that wants the fullest
+// namespaces. WalkNetns is reentrant; a NetnsEnterer is used by one walk at a time.
 #pragma once
 
 #include <sys/types.h>
@@ -47,6 +47,13 @@ struct NetnsWalk {
   std::vector<NetnsInfo> namespaces;  // read ones fullest first (ties by inode), then unread
   uint64_t processes = 0;             // processes looked at
   uint64_t unreadable_processes = 0;  // whose ns/net link could not be read (ptrace access)
+  // Non-empty when <procfs> is mounted with hidepid=invisible or ptraceable (systemd's
+  // ProtectProc=invisible) and CAP_SYS_PTRACE is not permitted: other users' processes are not
+  // listed, so the namespaces only they hold are neither counted nor read. Says which option.
+  std::string hidden_by;
+  // CAP_SYS_PTRACE is not permitted: unreadable processes are this configuration's blind spot,
+  // not a few processes more privileged than the exporter (an LSM, a sandbox's supervisor).
+  bool ptrace_denied = false;
   size_t Unread() const;
 };
 

@@ -1,6 +1,7 @@
 #include "exporter/http/http_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,7 +30,11 @@ constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-
 constexpr const char* kTextType = "text/plain; charset=utf-8";
 // Request bodies are never read: anything larger than this is refused before it is sent.
 constexpr size_t kMaxBodyBytes = 64 * 1024;
-// Event-loop threads per listen socket; each answers the requests of its own connections.
+// Event-loop threads per listen socket; each answers the requests of its own connections. Each is
+// a daemon of its own, not a libmicrohttpd thread pool: a pool's MHD_stop_daemon (0.9.75) calls
+// shutdown() on the listen socket, and shutdown acts on the socket, not the descriptor, so it
+// would also close systemd's copy of an inherited socket (the .socket unit then fails with
+// POLLHUP). A daemon without a pool and with an ITC only closes its descriptor.
 constexpr unsigned kLoopThreads = 2;
 // Workers for requests whose check may block (bcrypt); BasicAuth lets one run bcrypt while the
 // other refuses what is over the budget.
@@ -214,6 +219,7 @@ struct HttpServer::Connection {
   HttpServer* server = nullptr;
   MHD_Connection* mhd = nullptr;
   int fd = -1;
+  std::string client;  // key in per_client_ while counted; "" when not counted
   std::list<Connection>::iterator self;
   // Guarded by connections_mutex_: the reaper shuts the socket down when a head is overdue.
   bool head_pending = true;
@@ -312,6 +318,25 @@ long RaiseOpenFileLimit() {
   return static_cast<long>(limit.rlim_cur);
 }
 
+namespace {
+
+// The client's address for --web.max-connections-per-ip ("from one client address", so across
+// every listener and loop); "" for an address that is not IPv4 or IPv6 (not counted).
+std::string ClientKey(const sockaddr* client) {
+  if (client == nullptr) return "";
+  if (client->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(client);
+    return std::string(reinterpret_cast<const char*>(&in->sin_addr), sizeof in->sin_addr);
+  }
+  if (client->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(client);
+    return std::string(reinterpret_cast<const char*>(&in6->sin6_addr), sizeof in6->sin6_addr);
+  }
+  return "";
+}
+
+}  // namespace
+
 HttpServer::HttpServer(HttpOptions options, const CollectorSet& collectors,
                        std::vector<CollectorListing> listing, HttpHooks hooks)
     : options_(std::move(options)),
@@ -366,34 +391,40 @@ std::string HttpServer::Start() {
       static_cast<unsigned>(std::max<int64_t>(1, (limits.idle_timeout.count() + 999) / 1000));
   // libmicrohttpd splits the connection limit between the threads: each needs one at least.
   unsigned threads = std::min(kLoopThreads, limits.max_connections);
-  while (!listen_fds_.empty()) {
-    int fd = listen_fds_.front();
-    std::vector<MHD_OptionItem> items = {
-        {MHD_OPTION_LISTEN_SOCKET, fd, nullptr},
-        {MHD_OPTION_CONNECTION_LIMIT, limits.max_connections, nullptr},
-        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.max_connections_per_ip, nullptr},
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(limits.max_header_bytes),
-         nullptr},
-        {MHD_OPTION_CONNECTION_TIMEOUT, timeout_seconds, nullptr},
-        {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&HttpServer::OnConnection), this},
-        {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&HttpServer::OnCompleted), this},
-        {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&MhdLog), nullptr},
-    };
-    if (threads > 1) items.push_back({MHD_OPTION_THREAD_POOL_SIZE, threads, nullptr});
-    for (const auto& item : hooks_.daemon_options) items.push_back(item);
-    items.push_back({MHD_OPTION_END, 0, nullptr});
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | hooks_.daemon_flags;
-    MHD_Daemon* daemon =
-        MHD_start_daemon(flags, 0, &HttpServer::OnAccept, this, &HttpServer::OnRequest, this,
-                         MHD_OPTION_ARRAY, items.data(), MHD_OPTION_END);
-    if (daemon == nullptr) {
-      return "cannot start the HTTP server on port " + std::to_string(LocalPort(fd)) +
-             " (libmicrohttpd refused the options; see debug log)";
+  for (int fd : listen_fds_) {
+    for (unsigned loop = 0; loop < threads; ++loop) {
+      // libmicrohttpd split the limit between a pool's threads the same way.
+      unsigned limit =
+          limits.max_connections / threads + (loop < limits.max_connections % threads ? 1u : 0u);
+      int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+      if (own < 0)
+        return "cannot duplicate the listen socket: " + std::string(std::strerror(errno));
+      std::vector<MHD_OptionItem> items = {
+          {MHD_OPTION_LISTEN_SOCKET, own, nullptr},
+          {MHD_OPTION_CONNECTION_LIMIT, limit, nullptr},
+          {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(limits.max_header_bytes),
+           nullptr},
+          {MHD_OPTION_CONNECTION_TIMEOUT, timeout_seconds, nullptr},
+          {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&HttpServer::OnConnection),
+           this},
+          {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&HttpServer::OnCompleted), this},
+          {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&MhdLog), nullptr},
+      };
+      for (const auto& item : hooks_.daemon_options) items.push_back(item);
+      items.push_back({MHD_OPTION_END, 0, nullptr});
+      unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                           MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | hooks_.daemon_flags;
+      MHD_Daemon* daemon =
+          MHD_start_daemon(flags, 0, &HttpServer::OnAccept, this, &HttpServer::OnRequest, this,
+                           MHD_OPTION_ARRAY, items.data(), MHD_OPTION_END);
+      if (daemon == nullptr) {
+        close(own);
+        return "cannot start the HTTP server on port " + std::to_string(LocalPort(fd)) +
+               " (libmicrohttpd refused the options; see debug log)";
+      }
+      // The daemon owns `own` from here and closes it on stop.
+      daemons_.push_back(daemon);
     }
-    // The daemon owns the socket from here: it closes it on stop.
-    listen_fds_.erase(listen_fds_.begin());
-    daemons_.push_back(daemon);
   }
   return "";
 }
@@ -418,9 +449,12 @@ void HttpServer::Stop() {
   queue_cv_.notify_all();
   for (auto& worker : workers_) worker.join();
   workers_.clear();
-  // Closes every connection, then the listen socket, once the loop threads have ended.
+  // Closes every connection and the daemon's own descriptor of the listen socket, once its loop
+  // thread has ended; the socket itself is never shut down (see kLoopThreads).
   for (MHD_Daemon* daemon : daemons_) MHD_stop_daemon(daemon);
   daemons_.clear();
+  for (int fd : listen_fds_) close(fd);
+  listen_fds_.clear();
   {
     std::lock_guard lock(connections_mutex_);
     reaper_stop_ = true;
@@ -429,8 +463,22 @@ void HttpServer::Stop() {
   reaper_.join();
 }
 
-MHD_Result HttpServer::OnAccept(void* cls, const sockaddr*, socklen_t) {
-  return static_cast<HttpServer*>(cls)->accepting_ ? MHD_YES : MHD_NO;
+MHD_Result HttpServer::OnAccept(void* cls, const sockaddr* address, socklen_t) {
+  auto* server = static_cast<HttpServer*>(cls);
+  if (!server->accepting_) return MHD_NO;
+  // Counted here, right after accept() and before anything else, as libmicrohttpd counted it:
+  // counting later (when the connection starts) let another loop's newer connection from the
+  // same client take the slot first. MHD_NO: libmicrohttpd closes it at once, unanswered.
+  const unsigned limit = server->options_.limits.max_connections_per_ip;
+  std::string client = limit > 0 ? ClientKey(address) : "";
+  if (client.empty()) return MHD_YES;
+  std::lock_guard lock(server->connections_mutex_);
+  unsigned& count = server->per_client_[client];
+  if (count >= limit) return MHD_NO;
+  // Uncounted when the connection closes (NOTIFY_CLOSED). Should libmicrohttpd fail to set the
+  // connection up after this (out of memory), its slot stays taken.
+  ++count;
+  return MHD_YES;
 }
 
 void HttpServer::OnConnection(void* cls, MHD_Connection* mhd, void** socket_context,
@@ -446,8 +494,15 @@ void HttpServer::OnConnection(void* cls, MHD_Connection* mhd, void** socket_cont
     if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     if (server->hooks_.connection_started && !server->hooks_.connection_started(mhd) && fd >= 0)
       shutdown(fd, SHUT_RDWR);
+    // OnAccept counted it under this key.
+    const MHD_ConnectionInfo* address =
+        MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    std::string client = server->options_.limits.max_connections_per_ip > 0 && address
+                             ? ClientKey(address->client_addr)
+                             : "";
     std::lock_guard lock(server->connections_mutex_);
     Connection& connection = server->connections_.emplace_back();
+    connection.client = std::move(client);
     connection.self = std::prev(server->connections_.end());
     connection.server = server;
     connection.mhd = mhd;
@@ -460,6 +515,12 @@ void HttpServer::OnConnection(void* cls, MHD_Connection* mhd, void** socket_cont
     // descriptor that was reused.
     auto* connection = static_cast<Connection*>(*socket_context);
     std::lock_guard lock(server->connections_mutex_);
+    if (!connection->client.empty()) {
+      auto counted = server->per_client_.find(connection->client);
+      if (counted != server->per_client_.end() && --counted->second == 0) {
+        server->per_client_.erase(counted);
+      }
+    }
     server->connections_.erase(connection->self);
     *socket_context = nullptr;
   }

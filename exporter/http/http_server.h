@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -170,6 +171,7 @@ class HttpServer {
   std::mutex connections_mutex_;
   std::condition_variable reaper_cv_;
   std::list<Connection> connections_;
+  std::map<std::string, unsigned> per_client_;  // open connections per client address
   bool reaper_stop_ = false;
   std::thread reaper_;
 };

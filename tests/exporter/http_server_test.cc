@@ -1,9 +1,11 @@
 // HTTP behaviour of the real server in-process on port 0 over loopback: content types, gzip,
 // 404/405, health and readiness, keep-alive, concurrent scrapes, the request limit, hostile
-// clients (slowloris, trickle, idle, per-IP and total limits, garbage) and graceful shutdown.
+// clients (slowloris, trickle, idle, per-IP and total limits, garbage), graceful shutdown, and an
+// inherited (systemd) listen socket that outlives the server.
 #include "exporter/http/http_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -483,6 +485,58 @@ TEST(HttpServerListen, SeveralAddressesServeTheSame) {
   if (!b) GTEST_SKIP() << "no IPv6 loopback here";
   EXPECT_EQ(a->body, b->body);
   server.Stop();
+}
+
+// What systemd's .socket unit needs: the server given an inherited socket closes its descriptors
+// but never shuts the socket down, so systemd's copy keeps listening, a connection made while no
+// server runs waits in the backlog, and the next server (a restart) answers it.
+TEST(HttpServerLifecycle, InheritedSocketStillListensAfterStop) {
+  auto set = FixtureSet("healthy");
+  int systemd_copy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(systemd_copy, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(systemd_copy, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(systemd_copy, 16), 0);
+  socklen_t length = sizeof addr;
+  ASSERT_EQ(getsockname(systemd_copy, reinterpret_cast<sockaddr*>(&addr), &length), 0);
+  const int port = ntohs(addr.sin_port);
+  auto listening = [&] {
+    int value = 0;
+    socklen_t size = sizeof value;
+    getsockopt(systemd_copy, SOL_SOCKET, SO_ACCEPTCONN, &value, &size);
+    return value == 1;
+  };
+  int waiting = -1;
+  for (int run = 0; run < 3; ++run) {
+    HttpServer server({"/metrics", 40, {}}, *set, {});
+    ASSERT_EQ(server.AdoptListenSocket(fcntl(systemd_copy, F_DUPFD_CLOEXEC, 3), "inherited"), "");
+    ASSERT_EQ(server.Start(), "");
+    if (waiting >= 0) {
+      // Made while no server ran: answered by this one, nothing lost across the restart.
+      SendText(waiting, "GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      EXPECT_TRUE(ReadToClose(waiting).starts_with("HTTP/1.1 200 OK")) << "run " << run;
+      close(waiting);
+    }
+    httplib::Client client("127.0.0.1", port);
+    auto reply = client.Get("/metrics");
+    ASSERT_TRUE(reply) << "run " << run;
+    EXPECT_EQ(reply->status, 200);
+    client.stop();
+    server.Stop();
+    EXPECT_TRUE(listening()) << "the inherited socket was shut down by Stop (run " << run << ")";
+    waiting = Connect(port, "127.0.0.1");
+    ASSERT_GE(waiting, 0) << "nothing listens on the inherited socket after Stop";
+  }
+  // The backlog still holds the last connection: systemd's copy accepts it.
+  pollfd ready{systemd_copy, POLLIN, 0};
+  EXPECT_EQ(poll(&ready, 1, 1000), 1);
+  int accepted = accept4(systemd_copy, nullptr, nullptr, SOCK_CLOEXEC);
+  EXPECT_GE(accepted, 0);
+  if (accepted >= 0) close(accepted);
+  close(waiting);
+  close(systemd_copy);
 }
 
 TEST(HttpServerLifecycle, StopRightAfterStartNeverHangs) {

@@ -1,16 +1,20 @@
 // The netns walk over the fixture proc tree (tests/fixtures/roots/netns: one process per cgroup
 // layout, named namespaces, vanished and unreadable processes) and the collector on top of it:
 // top N with the rest summed, counters across walks (32-bit wrap, inode reuse, membership
-// changes of "other"), a namespace destroyed between walks, options, golden output.
+// changes of "other"), a namespace destroyed between walks, hidepid hiding, options, golden output.
 #include "collectors/netns/netns_collector.h"
 
 #include <gtest/gtest.h>
+#include <linux/capability.h>
 #include <prometheus/text_serializer.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "exporter/collector_set.h"
 #include "tests/support/test_support.h"
@@ -218,7 +222,14 @@ TEST_F(NetnsFixture, TopNKeepsTheFullestAndSumsTheRest) {
   collector.RunOnce();
   Status status = Status::Ok();
   auto values = Scrape(collector, &status);
-  EXPECT_TRUE(status.ok());
+  // One namespace not entered and one process not identified: a partial view is not a success,
+  // yet what was read is served.
+  EXPECT_EQ(status.code(), Status::Code::kUnavailable);
+  EXPECT_NE(
+      status.reason().find("seen but not read: entering /run/netns/denied needs CAP_SYS_ADMIN"),
+      std::string::npos)
+      << status.reason();
+  EXPECT_EQ(values["nf_conntrack_netns_processes_hidden"], 0);
   size_t entry_series = 0;
   for (const auto& [key, value] : values) {
     if (key.starts_with("nf_conntrack_netns_entries{")) ++entry_series;
@@ -284,12 +295,13 @@ TEST_F(NetnsFixture, CountersAcrossWalks) {
 TEST_F(NetnsFixture, ANamespaceDestroyedBetweenWalksDisappearsQuietly) {
   NetnsCollector collector(FixtureEnv(), {30s, 100}, FixtureEnterer());
   collector.RunOnce();
-  EXPECT_TRUE(Scrape(collector).contains("nf_conntrack_netns_entries{4026532302}"));
+  Status before = Status::Ok();
+  EXPECT_TRUE(Scrape(collector, &before).contains("nf_conntrack_netns_entries{4026532302}"));
   std::filesystem::remove_all(root_ / "proc/200");
   collector.RunOnce();
   Status status = Status::Ok();
   auto values = Scrape(collector, &status);
-  EXPECT_TRUE(status.ok());
+  EXPECT_TRUE(status == before) << status.reason();  // no new blind spot, no log line
   EXPECT_FALSE(values.contains("nf_conntrack_netns_entries{4026532302}"));
   EXPECT_FALSE(values.contains("nf_conntrack_netns_stat_drop_total{4026532302}"));
   EXPECT_EQ(values["nf_conntrack_netns_namespaces"], 14);
@@ -325,6 +337,55 @@ TEST_F(NetnsFixture, AScrapeReportsTheSnapshotsAgeFromTheSteadyClock) {
   collector.RunOnce();
   *steady += 1s;
   EXPECT_EQ(Scrape(collector)["nf_conntrack_netns_snapshot_age_seconds"], 1);
+}
+
+// hidepid=invisible (systemd's ProtectProc=invisible) lists only the processes this one may
+// ptrace. Without CAP_SYS_PTRACE permitted the walk cannot raise it, so it must say that part of
+// the host is hidden; with it permitted, the listing is whole and nothing is said.
+TEST_F(NetnsFixture, HidepidWithoutCapSysPtraceIsAHiddenPartNeverASuccess) {
+  std::ifstream in(root_ / "proc/self/mountinfo");
+  std::string mountinfo((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Write("self/mountinfo", mountinfo + "1197 1180 0:93 / " + (root_ / "proc").string() +
+                              " rw,nosuid - proc proc rw,hidepid=invisible\n");
+  auto enterer = FixtureEnterer();
+  enterer->answers["/run/netns/denied"] = {StatText({{5, 0, 0, 0}})};
+  NetnsCollector collector(FixtureEnv(), {30s, 100}, std::move(enterer));
+  // A thread of its own drops CAP_SYS_PTRACE from its permitted set (capset is per thread), as
+  // a unit without it in CapabilityBoundingSet= would.
+  std::thread([&] {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+    ASSERT_EQ(syscall(SYS_capget, &header, data), 0);
+    for (auto& word : data) {
+      if (CAP_SYS_PTRACE < 32) word.permitted &= ~(1u << CAP_SYS_PTRACE);
+      word.effective &= word.permitted;
+    }
+    ASSERT_EQ(syscall(SYS_capset, &header, data), 0);
+    ASSERT_FALSE(CapabilityPermitted(Capability::kSysPtrace));
+    collector.RunOnce();
+  }).join();
+  Status status = Status::Ok();
+  auto values = Scrape(collector, &status);
+  EXPECT_EQ(status.code(), Status::Code::kUnavailable);
+  EXPECT_NE(status.reason().find("other users' processes are hidden (" + (root_ / "proc").string() +
+                                 " mounted with hidepid=invisible, CAP_SYS_PTRACE not permitted)"),
+            std::string::npos)
+      << status.reason();
+  EXPECT_EQ(values["nf_conntrack_netns_processes_hidden"], 1);
+  // Without the capability, the unreadable process (700) is a blind spot too.
+  EXPECT_NE(status.reason().find("/proc/<pid>/ns/net needs CAP_SYS_PTRACE"), std::string::npos)
+      << status.reason();
+  // What was seen is still served.
+  EXPECT_EQ(values["nf_conntrack_netns_entries{4026532301}"], 5000);
+
+  if (!CapabilityPermitted(Capability::kSysPtrace)) {
+    GTEST_SKIP() << "CAP_SYS_PTRACE not permitted here (not root): the whole-listing half needs it";
+  }
+  NetnsCollector whole(FixtureEnv(), {30s, 100}, FixtureEnterer());
+  whole.RunOnce();
+  auto seen = Scrape(whole, &status);
+  EXPECT_EQ(seen["nf_conntrack_netns_processes_hidden"], 0);
+  EXPECT_EQ(status.reason().find("hidden"), std::string::npos) << status.reason();
 }
 
 CollectorOptions::Checked CheckNetns(const OptionValues& given) {

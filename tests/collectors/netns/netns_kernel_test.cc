@@ -85,7 +85,8 @@ struct Sample {
 // Every sample of the collector's last snapshot, by family.
 std::map<std::string, std::vector<Sample>> Scrape(NetnsCollector& collector) {
   FamilySink sink;
-  EXPECT_TRUE(collector.Collect(sink).ok());
+  Status status = collector.Collect(sink);
+  EXPECT_TRUE(status.ok()) << status.reason();
   std::map<std::string, std::vector<Sample>> out;
   for (const auto& family : sink.Take()) {
     for (const auto& metric : family.metric) {

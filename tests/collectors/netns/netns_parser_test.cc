@@ -80,6 +80,61 @@ TEST(ParseNetnsMounts, NameOnlyDirectlyUnderRunNetns) {
 const std::string kId64a(64, 'a');
 const std::string kId64b = std::string(32, '0') + std::string(32, 'f');
 
+TEST(ParseProcfsHiding, ReadsHidepidAndSubsetOfTheMountOnTop) {
+  struct Case {
+    std::string_view line;  // the proc mount at /proc
+    std::string hidepid;
+    bool hides, denies;
+    std::string subset;
+  };
+  const Case kAccept[] = {
+      // As systemd mounts it for ProtectProc=invisible with ProcSubset=pid.
+      {"1197 1180 0:93 / /proc rw,nosuid,nodev,noexec,relatime - proc proc "
+       "rw,hidepid=invisible,subset=pid",
+       "invisible", true, false, "pid"},
+      {"22 27 0:21 / /proc rw - proc proc rw,hidepid=ptraceable", "ptraceable", true, false, ""},
+      {"22 27 0:21 / /proc rw - proc proc rw,hidepid=noaccess", "noaccess", false, true, ""},
+      // Before 5.8 the kernel printed the number.
+      {"22 27 0:21 / /proc rw - proc proc rw,hidepid=2,gid=27", "2", true, false, ""},
+      {"22 27 0:21 / /proc rw - proc proc rw,hidepid=1", "1", false, true, ""},
+      {"22 27 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:13 - proc proc rw", "", false,
+       false, ""},
+  };
+  for (const auto& c : kAccept) {
+    ProcfsHiding hiding = ParseProcfsHiding(c.line, "/proc");
+    EXPECT_TRUE(hiding.found) << c.line;
+    EXPECT_EQ(hiding.hidepid, c.hidepid) << c.line;
+    EXPECT_EQ(hiding.hides_processes, c.hides) << c.line;
+    EXPECT_EQ(hiding.denies_access, c.denies) << c.line;
+    EXPECT_EQ(hiding.subset, c.subset) << c.line;
+  }
+  // The service's own /proc is mounted over the host's: the last line at the point counts.
+  ProcfsHiding top = ParseProcfsHiding(
+      "22 27 0:21 / /proc rw - proc proc rw\n"
+      "1197 1180 0:93 / /proc rw - proc proc rw,hidepid=invisible\n",
+      "/proc");
+  EXPECT_TRUE(top.hides_processes);
+}
+
+TEST(ParseProcfsHiding, RejectsOtherMountsAndPoints) {
+  const std::string_view kReject[] = {
+      "",
+      "27 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,hidepid=2",
+      // Another procfs (a container's, bound elsewhere) is not the one walked.
+      "30 27 0:50 / /host/proc rw - proc proc rw,hidepid=invisible",
+      "22 27 0:21 / /proc rw - sysfs sysfs rw,hidepid=2",
+      "22 27 0:21 / /proc rw - proc",
+      "garbage",
+  };
+  for (std::string_view text : kReject) {
+    ProcfsHiding hiding = ParseProcfsHiding(text, "/proc");
+    EXPECT_FALSE(hiding.found) << text;
+    EXPECT_FALSE(hiding.hides_processes) << text;
+  }
+  EXPECT_TRUE(ParseProcfsHiding("30 27 0:50 / /host/proc rw - proc proc rw,hidepid=2", "/host/proc")
+                  .hides_processes);
+}
+
 TEST(ParseCgroup, AcceptsEveryKnownLayout) {
   const std::string uid = "7a1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
   const std::string uid_ = "7a1f2c3d_4e5f_4a6b_8c7d_9e0f1a2b3c4d";
