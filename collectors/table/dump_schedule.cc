@@ -46,7 +46,7 @@ DumpTrigger DumpSchedule::Poll(Clock::time_point now, const TableLoad& load) {
     pending_ = level == 2 ? DumpTrigger::kDropping : DumpTrigger::kNearFull;
   }
   if (!last_start_) return DumpTrigger::kSchedule;
-  if (pending_ != DumpTrigger::kNone && now - *last_end_ >= kTroubleFloor) return pending_;
+  if (pending_ != DumpTrigger::kNone && now - *last_start_ >= kTroubleFloor) return pending_;
   if (now >= next_due_) return DumpTrigger::kSchedule;
   return DumpTrigger::kNone;
 }

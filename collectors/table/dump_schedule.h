@@ -30,7 +30,8 @@ class DumpSchedule {
   // The share of nf_conntrack_max from which the table counts as near full: the
   // NfConntrackTableNearlyFull alert's threshold.
   static constexpr double kNearFullRatio = 0.80;
-  // No trouble dump starts sooner than this after the end of the last dump.
+  // No trouble dump starts sooner than this after the start of the last dump: the longest a
+  // trouble dump waits, and the shortest time between two dumps.
   static constexpr std::chrono::seconds kTroubleFloor{10};
   // An episode of trouble ends after this long with no new drop and the table below near full;
   // until then the same trouble does not start another dump.

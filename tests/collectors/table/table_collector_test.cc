@@ -307,16 +307,16 @@ TEST_F(TableCollectorTest, TroubleStartsADumpAtOnceButNotWithinTheFloorNorTwiceP
   };
   EXPECT_EQ(at(0s), 1);                    // the first dump, ending at 1 s
   WriteSysctl("nf_conntrack_count", 800);  // 80 % of the limit: near full
-  EXPECT_EQ(at(5s), 1);                    // within 10 s of the last dump's end: waits
-  EXPECT_EQ(at(10s), 1);
-  EXPECT_EQ(at(11s), 2);
+  EXPECT_EQ(at(5s), 1);                    // within 10 s of the last dump's start: waits
+  EXPECT_EQ(at(9s), 1);
+  EXPECT_EQ(at(10s), 2);
   EXPECT_EQ(dumps("near_full"), 1);
   // Staying near full, or flapping around the threshold, is the same episode.
   for (int s = 12; s < 40; ++s) {
     WriteSysctl("nf_conntrack_count", s % 2 ? 799 : 801);
     EXPECT_EQ(at(std::chrono::seconds(s)), 2) << s;
   }
-  WriteDrops(5);  // the first drop: worse trouble, a dump at once (the last ended at 12 s)
+  WriteDrops(5);  // the first drop: worse trouble, a dump at once
   EXPECT_EQ(at(40s), 3);
   EXPECT_EQ(dumps("dropping"), 1);
   for (int s = 41; s < 100; ++s) {  // dropping every second: no more trouble dumps
