@@ -1,11 +1,25 @@
 #include "collectors/factory.h"
 
+#include <charconv>
+#include <optional>
 #include <stdexcept>
 
 #include "collectors/duration.h"
 #include "collectors/text.h"
 
 namespace nfct {
+namespace {
+
+// A decimal share of one such as 0.05; nullopt for anything else, NaN and 0 included.
+std::optional<double> ParseRatio(std::string_view text) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (!(value > 0 && value <= 1)) return std::nullopt;
+  return value;
+}
+
+}  // namespace
 
 std::string CheckOptionValue(const CollectorOption& option, std::string_view value) {
   switch (option.type) {
@@ -21,6 +35,9 @@ std::string CheckOptionValue(const CollectorOption& option, std::string_view val
       if (count && *count <= option.max_count) return "";
       return "must be a whole number from 0 to " + std::to_string(option.max_count);
     }
+    case OptionType::kRatio:
+      if (ParseRatio(value)) return "";
+      return "must be a share of one above 0, at most 1, such as 0.05";
   }
   return "has an option type this build does not know";
 }
@@ -54,6 +71,9 @@ CollectorOptions::Checked CollectorOptions::Check(std::string_view collector,
       case OptionType::kCount:
         value = *ParseInteger<uint64_t>(text);
         break;
+      case OptionType::kRatio:
+        value = *ParseRatio(text);
+        break;
     }
     checked.options.values_.emplace(option.name, std::move(value));
   }
@@ -74,6 +94,8 @@ std::chrono::milliseconds CollectorOptions::Duration(std::string_view name) cons
 uint64_t CollectorOptions::Count(std::string_view name) const {
   return std::get<uint64_t>(Find(name));
 }
+
+double CollectorOptions::Ratio(std::string_view name) const { return std::get<double>(Find(name)); }
 
 const std::string& CollectorOptions::Text(std::string_view name) const {
   return std::get<std::string>(Find(name));

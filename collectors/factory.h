@@ -26,6 +26,7 @@ enum class OptionType {
   kText,      // any string; the collector judges it (e.g. a path)
   kDuration,  // a positive Prometheus duration: 30s, 2m, 1h30m
   kCount,     // a whole number from 0 to CollectorOption::max_count
+  kRatio,     // a share of one: above 0, at most 1 (0.05 = 5 %)
 };
 
 // One option of one collector, declared beside the code that uses it.
@@ -56,10 +57,11 @@ class CollectorOptions {
   // declaration, so a mismatch is a programming error (std::bad_variant_access, std::out_of_range).
   std::chrono::milliseconds Duration(std::string_view name) const;
   uint64_t Count(std::string_view name) const;
+  double Ratio(std::string_view name) const;
   const std::string& Text(std::string_view name) const;
 
  private:
-  using Value = std::variant<std::string, std::chrono::milliseconds, uint64_t>;
+  using Value = std::variant<std::string, std::chrono::milliseconds, uint64_t, double>;
   const Value& Find(std::string_view name) const;
   std::map<std::string, Value, std::less<>> values_;
 };

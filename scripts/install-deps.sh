@@ -9,7 +9,7 @@ build_packages=(
   cmake g++ make pkg-config git ca-certificates
   prometheus-cpp-dev libmnl-dev
   libmicrohttpd-dev libgnutls28-dev   # the HTTP server and its TLS
-  zlib1g-dev                          # gzip of the responses
+  libdeflate-dev                      # gzip of the responses (one-shot, whole body)
   libcpp-httplib-dev                  # HTTP client of the tests and tools
   libsystemd-dev                      # kmsg's journald source: headers (optional; dlopen at run time)
   libyaml-cpp-dev libcrypt-dev        # --web.config.file: YAML, bcrypt (libxcrypt)

@@ -9,7 +9,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <charconv>
@@ -19,6 +18,7 @@
 
 #include "collectors/log.h"
 #include "exporter/exposition.h"
+#include "exporter/http/gzip.h"
 #include "exporter/version.h"
 
 namespace nfct {
@@ -190,21 +190,11 @@ MHD_Response* CopiedResponse(std::string_view text) {
 }
 
 // What a thread that answers scrapes reuses from one to the next: the sample buffers, the
-// exposition before compression and a gzip state (deflateReset is far cheaper than deflateInit).
+// exposition before compression and a gzip compressor (allocated once: its tables are large).
 struct Scratch {
   std::string text;       // the exposition before compression
   ExpositionSink scrape;  // the scrape's sample buffers
-  z_stream gzip{};
-  bool gzip_ready = false;
-  Scratch() {
-    // Level 1: a third of the default level's CPU for a few percent more bytes; gzip framing.
-    gzip_ready = deflateInit2(&gzip, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-  }
-  ~Scratch() {
-    if (gzip_ready) deflateEnd(&gzip);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
+  GzipCompressor gzip;
 };
 
 Scratch& ThreadScratch() {
@@ -727,23 +717,15 @@ void HttpServer::Answer(Connection& connection) {
   if (path == options_.telemetry_path) {
     Scratch& scratch = ThreadScratch();
     auto body = Buffers().Take();
-    bool gzip = scratch.gzip_ready && AcceptsGzip(request.Header("Accept-Encoding"));
+    bool gzip = scratch.gzip.ready() && AcceptsGzip(request.Header("Accept-Encoding"));
     std::string& text = gzip ? scratch.text : body->data;
     text.clear();
     collectors_.WriteScrape(scratch.scrape, text);
     if (connection.counted_scrape) --scrapes_;
     if (gzip) {
-      z_stream& stream = scratch.gzip;
-      deflateReset(&stream);
-      size_t bound = deflateBound(&stream, text.size());
-      if (body->data.size() < bound) body->data.resize(bound);
-      stream.next_in = reinterpret_cast<Bytef*>(text.data());
-      stream.avail_in = static_cast<uInt>(text.size());
-      stream.next_out = reinterpret_cast<Bytef*>(body->data.data());
-      stream.avail_out = static_cast<uInt>(body->data.size());
-      gzip = deflate(&stream, Z_FINISH) == Z_STREAM_END;
-      body->used = stream.total_out;
-      if (!gzip) {  // cannot happen with deflateBound; plain text is still right
+      body->used = scratch.gzip.Compress(text, body->data);
+      gzip = body->used != 0;
+      if (!gzip) {  // cannot happen with the compress bound; plain text is still right
         body->data.assign(text);
         body->used = text.size();
       }

@@ -5,7 +5,7 @@
 // calling thread's CPU split into user and kernel time (getrusage RUSAGE_THREAD; background workers
 // are not counted). The kernel time is what the reads themselves cost: no user-space change removes
 // it while every value is read on every scrape. tests/bench/serving_bench.sh runs it in its netns
-// beside the HTTP numbers.
+// beside the HTTP numbers. Last, what gzip (exporter/http/gzip.h) adds on the whole body.
 //   scrape_cost_bench [SECONDS]   (default 3 per row; root for the netlink collectors)
 #include <sys/resource.h>
 
@@ -20,6 +20,7 @@
 #include "collectors/all.h"
 #include "exporter/collector_set.h"
 #include "exporter/exposition.h"
+#include "exporter/http/gzip.h"
 
 namespace nfct {
 namespace {
@@ -115,7 +116,15 @@ int main(int argc, char** argv) {
           text.clear();
           WriteExposition(set->Collect(), text);
         }));
-  std::printf("exposition bytes: %zu\n", text.size());
+  // What the gzip scrape adds (exporter/http/gzip.h), on the body just written.
+  text.clear();
+  set->WriteScrape(sink, text);
+  GzipCompressor gzip;
+  std::string compressed;
+  size_t compressed_bytes = 0;
+  Print("gzip of that body (libdeflate level 1)",
+        Measure(seconds, [&] { compressed_bytes = gzip.Compress(text, compressed); }));
+  std::printf("exposition bytes: %zu, gzip: %zu\n", text.size(), compressed_bytes);
   set->Stop();
   return 0;
 }

@@ -11,6 +11,7 @@ const std::vector<CollectorOption> kDeclared = {
     {"interval", "30s", "How often.", OptionType::kDuration},
     {"top", "10", "How many.", OptionType::kCount, 1000},
     {"source", "/dev/kmsg", "Where from."},
+    {"budget", "0.05", "How much.", OptionType::kRatio},
 };
 
 TEST(CollectorOptions, DefaultsFilledInAndTyped) {
@@ -19,15 +20,18 @@ TEST(CollectorOptions, DefaultsFilledInAndTyped) {
   EXPECT_EQ(checked.options.Duration("interval"), 30s);
   EXPECT_EQ(checked.options.Count("top"), 10u);
   EXPECT_EQ(checked.options.Text("source"), "/dev/kmsg");
+  EXPECT_EQ(checked.options.Ratio("budget"), 0.05);
 }
 
 TEST(CollectorOptions, GivenValuesWin) {
   auto checked = CollectorOptions::Check(
-      "demo", kDeclared, {{"interval", "1h30m"}, {"top", "1000"}, {"source", "journald"}});
+      "demo", kDeclared,
+      {{"interval", "1h30m"}, {"top", "1000"}, {"source", "journald"}, {"budget", "1"}});
   ASSERT_EQ(checked.error, "");
   EXPECT_EQ(checked.options.Duration("interval"), 5400s);
   EXPECT_EQ(checked.options.Count("top"), 1000u);
   EXPECT_EQ(checked.options.Text("source"), "journald");
+  EXPECT_EQ(checked.options.Ratio("budget"), 1.0);
 }
 
 TEST(CollectorOptions, OneErrorFormatNamingTheFlag) {
@@ -43,6 +47,14 @@ TEST(CollectorOptions, OneErrorFormatNamingTheFlag) {
       {{{"top", " 3"}}, "--collector.demo.top: must be a whole number from 0 to 1000"},
       {{{"top", "3\n"}}, "--collector.demo.top: must be a whole number from 0 to 1000"},
       {{{"nope", "1"}}, "--collector.demo.nope: unknown flag (see --help)"},
+      {{{"budget", "0"}},
+       "--collector.demo.budget: must be a share of one above 0, at most 1, such as 0.05"},
+      {{{"budget", "1.01"}},
+       "--collector.demo.budget: must be a share of one above 0, at most 1, such as 0.05"},
+      {{{"budget", "nan"}},
+       "--collector.demo.budget: must be a share of one above 0, at most 1, such as 0.05"},
+      {{{"budget", "5%"}},
+       "--collector.demo.budget: must be a share of one above 0, at most 1, such as 0.05"},
   };
   for (const auto& [given, error] : kBad) {
     EXPECT_EQ(CollectorOptions::Check("demo", kDeclared, given).error, error);

@@ -1,5 +1,6 @@
-// TableCollector with a fake TableSource and a fixture procfs: options, snapshot semantics
-// (skipped, failed, not loaded), the worker's Start/Stop promptness and no doubled dumps.
+// TableCollector with a fake TableSource, a fixture procfs, an injected clock and CPU meter:
+// options, snapshot semantics (failed, not loaded), the CPU budget and trouble dumps at every
+// tick, the worker's Start/Stop promptness and no doubled dumps.
 #include "collectors/table/table_collector.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -62,8 +64,31 @@ class TableCollectorTest : public ::testing::Test {
     return std::make_unique<TableCollector>(env, options, std::move(source));
   }
 
+  // /proc/net/stat/nf_conntrack with two CPUs whose drop columns add up to `drops`.
+  void WriteDrops(uint64_t drops) {
+    std::filesystem::create_directories(root_ / "net/stat");
+    char text[256];
+    std::snprintf(text, sizeof(text),
+                  "entries drop early_drop\n%08x %08x 00000000\n%08x %08x 00000000\n", 100u,
+                  static_cast<unsigned>(drops / 2), 100u, static_cast<unsigned>(drops - drops / 2));
+    std::ofstream(root_ / "net/stat/nf_conntrack") << text;
+  }
+
+  // A collector on the test's own steady clock (now_) and CPU meter (cpu_), driven by Tick().
+  std::unique_ptr<TableCollector> MakeManual(TableOptions options) {
+    auto source = std::make_unique<FakeSource>();
+    source_ = source.get();
+    Env env{root_, root_, {}};
+    env.clock.wall = [] { return std::chrono::system_clock::time_point(1700000000s); };
+    env.clock.steady = [this] { return now_; };
+    return std::make_unique<TableCollector>(env, options, std::move(source),
+                                            [this] { return cpu_; });
+  }
+
   std::filesystem::path root_;
   FakeSource* source_ = nullptr;
+  std::chrono::steady_clock::time_point now_ = std::chrono::steady_clock::time_point(1000h);
+  double cpu_ = 0;
 };
 
 struct Scrape {
@@ -117,16 +142,23 @@ TEST(TableOptions, TypedFromTheDeclarations) {
   TableOptions options = TableOptionsFrom(defaults.options);
   EXPECT_EQ(options.interval, 30s);
   EXPECT_EQ(options.top_ports, 10u);
-  EXPECT_EQ(options.max_entries, 500000u);
+  EXPECT_EQ(options.cpu_budget, 0.05);
   // The struct's own defaults are the declared ones.
   EXPECT_EQ(options.interval, TableOptions{}.interval);
   EXPECT_EQ(options.top_ports, TableOptions{}.top_ports);
-  EXPECT_EQ(options.max_entries, TableOptions{}.max_entries);
+  EXPECT_EQ(options.cpu_budget, TableOptions{}.cpu_budget);
   EXPECT_EQ(TableOptionsFrom(check({{"interval", "2m"}}).options).interval, 120s);
-  EXPECT_EQ(TableOptionsFrom(check({{"max-entries", "0"}}).options).max_entries, 0u);
+  EXPECT_EQ(TableOptionsFrom(check({{"cpu-budget", "0.2"}}).options).cpu_budget, 0.2);
+  EXPECT_EQ(TableOptionsFrom(check({{"cpu-budget", "1"}}).options).cpu_budget, 1.0);
+  // The deprecated flag still parses, so old command lines keep working; it changes nothing.
+  auto deprecated = check({{"max-entries", "500000"}});
+  EXPECT_EQ(deprecated.error, "");
+  EXPECT_EQ(TableOptionsFrom(deprecated.options).cpu_budget, 0.05);
   const std::pair<const char*, const char*> kBad[] = {
-      {"interval", "abc"},    {"interval", "0s"},    {"interval", "30"},   {"max-entries", "-1"},
-      {"max-entries", "1e6"}, {"top-ports", "1001"}, {"top-ports", "ten"}, {"top-ports", " 3"},
+      {"interval", "abc"},    {"interval", "0s"},    {"interval", "30"},     {"max-entries", "-1"},
+      {"max-entries", "1e6"}, {"top-ports", "1001"}, {"top-ports", "ten"},   {"top-ports", " 3"},
+      {"cpu-budget", "0"},    {"cpu-budget", "1.5"}, {"cpu-budget", "-0.1"}, {"cpu-budget", "5%"},
+      {"cpu-budget", ""},     {"cpu-budget", "nan"},
   };
   for (const auto& [name, value] : kBad) {
     EXPECT_TRUE(check({{name, value}})
@@ -159,12 +191,17 @@ TEST_F(TableCollectorTest, FamiliesAreDeclaredWell) {
   }
 }
 
-TEST_F(TableCollectorTest, BeforeTheFirstDumpOnlyTheSkipCounter) {
-  auto collector = Make();
+TEST_F(TableCollectorTest, BeforeTheFirstDumpOnlyTheCostFamilies) {
+  auto collector = Make({30s, 0.05, 10});
   Scrape scrape = Collect(*collector);
   EXPECT_TRUE(scrape.status.ok());
-  ASSERT_EQ(scrape.families.size(), 1u);
+  EXPECT_EQ(scrape.families.size(), 5u);
   EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_skipped_total"), 0);
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_cpu_seconds_total"), 0);
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dumps_total", {{"trigger", "schedule"}}), 0);
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_interval_seconds"), 30);
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_cpu_budget_ratio"), 0.05);
+  EXPECT_EQ(scrape.Family("nf_conntrack_table_entries"), nullptr);
 }
 
 TEST_F(TableCollectorTest, ServesTheSnapshotWithEveryCellAndTopPorts) {
@@ -212,26 +249,93 @@ TEST_F(TableCollectorTest, ModuleNotLoadedMeansNoNetlinkRequest) {
   EXPECT_EQ(source_->calls, 0);
 }
 
-TEST_F(TableCollectorTest, AboveMaxEntriesTheDumpIsSkippedAndTheBreakdownWithdrawn) {
-  auto collector = Make({1s, 1000, 10});
-  source_->body = [](TableCounts& c, const std::atomic<bool>&) { return FillKnown(c); };
-  collector->RunOnce();
-  WriteSysctl("nf_conntrack_count", 1001);
-  collector->RunOnce();
-  collector->RunOnce();
+TEST_F(TableCollectorTest, TheBudgetSetsTheIntervalFromTheLastDumpsCpu) {
+  auto collector = MakeManual({30s, 0.05, 10});
+  double cost = 3.0;  // CPU seconds per dump, spread over 4 s of wall time
+  source_->body = [&](TableCounts& c, const std::atomic<bool>&) {
+    cpu_ += cost;
+    now_ += 4s;
+    return FillKnown(c);
+  };
+  auto start = now_;
+  collector->Tick();
+  ASSERT_EQ(source_->calls, 1);
   Scrape scrape = Collect(*collector);
-  EXPECT_TRUE(scrape.status.ok());
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_cpu_seconds_total"), 3);
+  // 4 s of dump, then 3 s / 0.05 = 60 s of pause: 64 s, not the configured 30 s.
+  EXPECT_DOUBLE_EQ(*scrape.Value("nf_conntrack_table_dump_interval_seconds"), 64);
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_skipped_total"), 2);  // due at 30 s and 60 s
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dumps_total", {{"trigger", "schedule"}}), 1);
+  EXPECT_NE(scrape.Family("nf_conntrack_table_entries"), nullptr);  // served at any size
+  for (now_ = start + 5s; now_ < start + 64s; now_ += 1s) collector->Tick();
   EXPECT_EQ(source_->calls, 1);
-  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_skipped_total"), 2);
-  EXPECT_EQ(scrape.Family("nf_conntrack_table_entries"), nullptr);
-  EXPECT_EQ(scrape.Family("nf_conntrack_table_entries_by_port"), nullptr);
-  EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_timestamp_seconds"), 1700000000);
-  WriteSysctl("nf_conntrack_count", 1000);  // at the limit is still dumped
-  collector->RunOnce();
-  scrape = Collect(*collector);
+  now_ = start + 64s;
+  cost = 0.1;  // a cheap dump: the configured interval rules again
+  collector->Tick();
   EXPECT_EQ(source_->calls, 2);
-  EXPECT_NE(scrape.Family("nf_conntrack_table_entries"), nullptr);
+  scrape = Collect(*collector);
+  EXPECT_DOUBLE_EQ(*scrape.Value("nf_conntrack_table_dump_interval_seconds"), 30);
+  EXPECT_DOUBLE_EQ(*scrape.Value("nf_conntrack_table_dump_cpu_seconds_total"), 3.1);
   EXPECT_EQ(scrape.Value("nf_conntrack_table_dump_skipped_total"), 2);
+  EXPECT_EQ(scrape.Value("nf_conntrack_table_dumps_total", {{"trigger", "schedule"}}), 2);
+}
+
+TEST_F(TableCollectorTest, TroubleStartsADumpAtOnceButNotWithinTheFloorNorTwicePerEpisode) {
+  auto collector = MakeManual({1h, 0.05, 10});
+  source_->body = [&](TableCounts& c, const std::atomic<bool>&) {
+    cpu_ += 1;
+    now_ += 1s;
+    return FillKnown(c);
+  };
+  WriteSysctl("nf_conntrack_max", 1000);
+  WriteDrops(0);
+  auto t0 = now_;
+  auto at = [&](std::chrono::seconds s) {
+    now_ = t0 + s;
+    collector->Tick();
+    return source_->calls.load();
+  };
+  auto dumps = [&](const char* trigger) {
+    return Collect(*collector).Value("nf_conntrack_table_dumps_total", {{"trigger", trigger}});
+  };
+  EXPECT_EQ(at(0s), 1);                    // the first dump, ending at 1 s
+  WriteSysctl("nf_conntrack_count", 800);  // 80 % of the limit: near full
+  EXPECT_EQ(at(5s), 1);                    // within 10 s of the last dump's start: waits
+  EXPECT_EQ(at(9s), 1);
+  EXPECT_EQ(at(10s), 2);
+  EXPECT_EQ(dumps("near_full"), 1);
+  // Staying near full, or flapping around the threshold, is the same episode.
+  for (int s = 12; s < 40; ++s) {
+    WriteSysctl("nf_conntrack_count", s % 2 ? 799 : 801);
+    EXPECT_EQ(at(std::chrono::seconds(s)), 2) << s;
+  }
+  WriteDrops(5);  // the first drop: worse trouble, a dump at once
+  EXPECT_EQ(at(40s), 3);
+  EXPECT_EQ(dumps("dropping"), 1);
+  for (int s = 41; s < 100; ++s) {  // dropping every second: no more trouble dumps
+    WriteDrops(5 + static_cast<uint64_t>(s));
+    EXPECT_EQ(at(std::chrono::seconds(s)), 3) << s;
+  }
+  // A calm minute ends the episode: the next drop starts a dump again.
+  WriteSysctl("nf_conntrack_count", 100);
+  for (int s = 100; s <= 160; ++s) EXPECT_EQ(at(std::chrono::seconds(s)), 3) << s;
+  WriteDrops(1000);
+  EXPECT_EQ(at(161s), 4);
+  EXPECT_EQ(dumps("dropping"), 2);
+  EXPECT_EQ(dumps("schedule"), 1);
+  EXPECT_EQ(Collect(*collector).Value("nf_conntrack_table_dump_cpu_seconds_total"), 4);
+}
+
+TEST_F(TableCollectorTest, WithoutTheStatFileNearFullStillStartsADump) {
+  auto collector = MakeManual({1h, 0.05, 10});
+  auto t0 = now_;
+  collector->Tick();
+  WriteSysctl("nf_conntrack_count", 262144);
+  now_ = t0 + 20s;
+  collector->Tick();
+  EXPECT_EQ(source_->calls, 2);
+  EXPECT_EQ(Collect(*collector).Value("nf_conntrack_table_dumps_total", {{"trigger", "near_full"}}),
+            1);
 }
 
 TEST_F(TableCollectorTest, MissingCapabilityIsUnavailableAndServesNoBreakdown) {
@@ -305,8 +409,11 @@ TEST_F(TableCollectorTest, GoldenExposition) {
   auto source = std::make_unique<FakeSource>();
   source->body = [](TableCounts& c, const std::atomic<bool>&) { return FillKnown(c); };
   Env env{root_, root_, testing::FrozenClock()};
+  // A dump that cost 3 CPU seconds: at 5 %, 60 s until the next, one 30 s slot passed over.
+  double cpu = 0;
+  auto meter = [&cpu] { return std::exchange(cpu, cpu + 3.0); };
   auto collector =
-      std::make_unique<TableCollector>(env, TableOptions{30s, 0, 3}, std::move(source));
+      std::make_unique<TableCollector>(env, TableOptions{30s, 0.05, 3}, std::move(source), meter);
   collector->RunOnce();
   std::vector<CollectorSet::Named> named;
   named.push_back({"table", std::move(collector)});

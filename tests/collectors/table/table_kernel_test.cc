@@ -138,23 +138,20 @@ TEST(TableKernel, WithoutCapNetAdminTheCollectorIsUnavailable) {
   EXPECT_NE(exporter.Stderr().find("CAP_NET_ADMIN"), std::string::npos) << exporter.Stderr();
 }
 
-TEST(TableKernel, AboveMaxEntriesNoDumpIsMade) {
+TEST(TableKernel, TheDeprecatedMaxEntriesNoLongerWithholdsTheBreakdown) {
   SKIP_UNLESS_KERNEL();
   TestNetns ns("tableskip");
   long offset = 0;
   Make(ns, offset, {"--count=100", "--state=time_wait"});
-  ExporterProcess exporter(
-      ns, {"--collector.table.max-entries=99", "--collector.table.interval=100ms"});
+  ExporterProcess exporter(ns, {"--collector.table.max-entries=99"});
   ASSERT_TRUE(exporter.running()) << exporter.Stderr();
-  std::string m;
-  for (int i = 0; i < 100; ++i) {
-    m = exporter.Scrape();
-    if (MetricValue(m, "nf_conntrack_table_dump_skipped_total").value_or(0) >= 2) break;
-    std::this_thread::sleep_for(100ms);
-  }
-  EXPECT_GE(MetricValue(m, "nf_conntrack_table_dump_skipped_total"), 2);
-  EXPECT_EQ(MetricValue(m, "nf_conntrack_table_dump_entries"), std::nullopt);
-  EXPECT_EQ(m.find("nf_conntrack_table_entries{"), std::string::npos);
+  std::string m = ScrapeAfterFirstDump(exporter);
+  EXPECT_EQ(MetricValue(m, "nf_conntrack_table_dump_entries"), 100) << m;
+  EXPECT_EQ(Cell(m, "ipv4", "tcp", "time_wait"), 100);
+  EXPECT_EQ(MetricValue(m, "nf_conntrack_table_dump_cpu_budget_ratio"), 0.05);
+  EXPECT_GT(MetricValue(m, "nf_conntrack_table_dump_cpu_seconds_total").value_or(-1), 0);
+  EXPECT_NE(exporter.Stderr().find("max-entries is deprecated and ignored"), std::string::npos)
+      << exporter.Stderr();
 }
 
 TEST(TableKernel, StopIsPromptInTheMiddleOfALargeDump) {
