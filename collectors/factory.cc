@@ -32,8 +32,9 @@ std::string CheckOptionValue(const CollectorOption& option, std::string_view val
     }
     case OptionType::kCount: {
       auto count = ParseInteger<uint64_t>(value);
-      if (count && *count <= option.max_count) return "";
-      return "must be a whole number from 0 to " + std::to_string(option.max_count);
+      if (count && *count >= option.min_count && *count <= option.max_count) return "";
+      return "must be a whole number from " + std::to_string(option.min_count) + " to " +
+             std::to_string(option.max_count);
     }
     case OptionType::kRatio:
       if (ParseRatio(value)) return "";

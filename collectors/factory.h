@@ -25,7 +25,7 @@ namespace nfct {
 enum class OptionType {
   kText,      // any string; the collector judges it (e.g. a path)
   kDuration,  // a positive Prometheus duration: 30s, 2m, 1h30m
-  kCount,     // a whole number from 0 to CollectorOption::max_count
+  kCount,     // a whole number from CollectorOption::min_count to max_count
   kRatio,     // a share of one: above 0, at most 1 (0.05 = 5 %)
 };
 
@@ -36,6 +36,7 @@ struct CollectorOption {
   std::string_view help;
   OptionType type = OptionType::kText;
   uint64_t max_count = std::numeric_limits<uint32_t>::max();  // kCount: the largest accepted
+  uint64_t min_count = 0;                                     // kCount: the smallest accepted
 };
 
 // Option values as given on the command line, keyed by option name.

@@ -52,17 +52,8 @@ const FamilyDesc kAge{"nf_conntrack_refused_snapshot_age_seconds",
                       "Seconds since the BPF maps were last read, at the time of this scrape.",
                       {}};
 
-constexpr size_t kMaxTop = 100000;
+constexpr uint64_t kMaxTop = 100000;
 constexpr uint32_t kMaxMapSize = 1 << 20;
-
-// A flag's whole number in [min, max]; nullopt otherwise.
-std::optional<uint64_t> ParseCount(std::string_view text, uint64_t min, uint64_t max) {
-  auto value = ParseSysctlNumber(text);
-  // ParseSysctlNumber allows a trailing newline, a flag must not.
-  if (!value || text.empty() || text.back() < '0' || text.back() > '9') return std::nullopt;
-  if (*value < min || *value > max) return std::nullopt;
-  return value;
-}
 
 // The drop, invalid and insert_failed columns of one namespace's per-CPU table.
 std::optional<std::vector<CpuCounters>> Counters(const StatTable& table) {
@@ -85,51 +76,37 @@ std::optional<std::vector<CpuCounters>> Counters(const StatTable& table) {
 
 const std::vector<CollectorOption>& RefusedCollectorOptions() {
   static const std::vector<CollectorOption> kOptions = {
-      {"interval", "30s",
-       "How often the BPF maps are read and the network namespaces walked for their labels."},
+      {"interval", "15s",
+       "How often the BPF maps are read and the network namespaces walked for their labels.",
+       OptionType::kDuration},
       {"top", "50",
        "How many namespace, protocol and port keys (most packets first) get series of their "
-       "own; the rest are summed as port=\"other\" per namespace and protocol."},
+       "own; the rest are summed as port=\"other\" per namespace and protocol.",
+       OptionType::kCount, kMaxTop},
       {"map-size", "4096",
        "Capacity of the BPF map of keys; refusals of keys beyond it are still counted, as "
-       "port=\"other\" of their namespace."}};
+       "port=\"other\" of their namespace.",
+       OptionType::kCount, kMaxMapSize, 1}};
   return kOptions;
 }
 
-ParsedRefusedOptions ParseRefusedOptions(const OptionValues& values) {
-  ParsedRefusedOptions parsed;
-  const auto& declared = RefusedCollectorOptions();
-  auto interval = ParseDuration(OptionValue(values, declared[0]));
-  if (!interval || interval->count() <= 0) {
-    parsed.error = "--collector.refused.interval: must be a duration such as 30s or 2m";
-    return parsed;
-  }
-  parsed.options.interval = *interval;
-  auto top = ParseCount(OptionValue(values, declared[1]), 0, kMaxTop);
-  if (!top) {
-    parsed.error = "--collector.refused.top: must be a whole number from 0 to 100000";
-    return parsed;
-  }
-  parsed.options.top = *top;
-  auto size = ParseCount(OptionValue(values, declared[2]), 1, kMaxMapSize);
-  if (!size) {
-    parsed.error = "--collector.refused.map-size: must be a whole number from 1 to 1048576";
-    return parsed;
-  }
-  parsed.options.map_size = static_cast<uint32_t>(*size);
-  return parsed;
+RefusedOptions RefusedOptionsFrom(const CollectorOptions& values) {
+  RefusedOptions options;
+  options.interval = values.Duration("interval");
+  options.top = values.Count("top");
+  options.map_size = static_cast<uint32_t>(values.Count("map-size"));
+  return options;
 }
 
-MadeCollector MakeRefusedCollector(const Env& env, const OptionValues& values) {
-  auto parsed = ParseRefusedOptions(values);
-  if (!parsed.error.empty()) return MadeCollector{nullptr, parsed.error};
+MadeCollector MakeRefusedCollector(const Env& env, const CollectorOptions& values) {
+  RefusedOptions parsed_options = RefusedOptionsFrom(values);
   std::filesystem::path sysfs = env.sysfs;
-  uint32_t map_size = parsed.options.map_size;
+  uint32_t map_size = parsed_options.map_size;
   auto load = [sysfs, map_size](const std::vector<std::pair<uint32_t, std::string>>& seeds) {
     return RefusedProgram::Load(sysfs, map_size, seeds);
   };
   return MadeCollector{
-      std::make_unique<RefusedCollector>(env, parsed.options, load, MakeSetnsEnterer(env.procfs)),
+      std::make_unique<RefusedCollector>(env, parsed_options, load, MakeSetnsEnterer(env.procfs)),
       ""};
 }
 

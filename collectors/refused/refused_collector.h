@@ -31,14 +31,11 @@ struct RefusedOptions {
 // --collector.refused.{interval,top,map-size}, declared once with their defaults.
 const std::vector<CollectorOption>& RefusedCollectorOptions();
 
-struct ParsedRefusedOptions {
-  RefusedOptions options;
-  std::string error;  // names the bad option's flag
-};
-ParsedRefusedOptions ParseRefusedOptions(const OptionValues& values);
+// The options as the collector keeps them, from the checked values.
+RefusedOptions RefusedOptionsFrom(const CollectorOptions& values);
 
 // The factory all.cc lists.
-MadeCollector MakeRefusedCollector(const Env& env, const OptionValues& values);
+MadeCollector MakeRefusedCollector(const Env& env, const CollectorOptions& values);
 
 // Loads the program with these history seeds: RefusedProgram::Load, or a fixture in tests.
 using RefusedLoad =

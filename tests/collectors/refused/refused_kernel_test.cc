@@ -25,7 +25,10 @@ using Key = std::pair<std::string, std::string>;  // (protocol, port)
 Env HostEnv() { return Env{"/proc", "/sys", {}}; }
 
 MadeCollector Make(uint32_t map_size) {
-  return MakeRefusedCollector(HostEnv(), {{"map-size", std::to_string(map_size)}});
+  auto checked = CollectorOptions::Check("refused", RefusedCollectorOptions(),
+                                         {{"map-size", std::to_string(map_size)}});
+  if (!checked.error.empty()) return {nullptr, checked.error};
+  return MakeRefusedCollector(HostEnv(), checked.options);
 }
 
 // `packets` UDP datagrams to 198.19.0.1:port from one socket, inside the netns.

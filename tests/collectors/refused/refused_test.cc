@@ -134,23 +134,30 @@ TEST(RefusedSummary, TiesAreBrokenByKeySoTheChoiceIsStable) {
   EXPECT_TRUE(SummariseRefused({}, {}, 0, 10).empty());
 }
 
-TEST(RefusedOptions, ParsesAndRejects) {
-  auto parsed = ParseRefusedOptions({{"top", "3"}, {"map-size", "16"}, {"interval", "5s"}});
-  ASSERT_EQ(parsed.error, "");
-  EXPECT_EQ(parsed.options.top, 3u);
-  EXPECT_EQ(parsed.options.map_size, 16u);
-  EXPECT_EQ(parsed.options.interval, 5s);
-  auto defaults = ParseRefusedOptions({});
-  EXPECT_EQ(defaults.options.top, 50u);
-  EXPECT_EQ(defaults.options.map_size, 4096u);
+TEST(RefusedOptions, TypedFromTheDeclarations) {
+  auto check = [](const OptionValues& given) {
+    return CollectorOptions::Check("refused", RefusedCollectorOptions(), given);
+  };
+  auto checked = check({{"top", "3"}, {"map-size", "16"}, {"interval", "5s"}});
+  ASSERT_EQ(checked.error, "");
+  RefusedOptions options = RefusedOptionsFrom(checked.options);
+  EXPECT_EQ(options.top, 3u);
+  EXPECT_EQ(options.map_size, 16u);
+  EXPECT_EQ(options.interval, 5s);
+  // The declared defaults are the struct's own.
+  RefusedOptions defaults = RefusedOptionsFrom(check({}).options);
+  EXPECT_EQ(defaults.top, RefusedOptions{}.top);
+  EXPECT_EQ(defaults.map_size, RefusedOptions{}.map_size);
+  EXPECT_EQ(defaults.interval, RefusedOptions{}.interval);
   const std::pair<std::string, std::string> kReject[] = {
       {"top", "-1"},      {"top", "x"},        {"top", "100001"},
       {"top", "3\n"},     {"map-size", "0"},   {"map-size", "2000000"},
       {"interval", "0s"}, {"interval", "soon"}};
   for (const auto& [option, value] : kReject) {
-    EXPECT_NE(ParseRefusedOptions({{option, value}}).error, "") << option << "=" << value;
+    EXPECT_TRUE(
+        check({{option, value}}).error.starts_with("--collector.refused." + option + ": must be "))
+        << option << "=" << value;
   }
-  EXPECT_NE(MakeRefusedCollector(Env{}, {{"top", "x"}}).error, "");
 }
 
 // The program's maps as fixed bytes: two namespaces of the netns fixture (labels joined) and
