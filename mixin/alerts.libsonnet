@@ -60,7 +60,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // whole new value as fresh drops; such a window is skipped rather than paging for
           // history. A reboot therefore delays the alert by at most 2 minutes.
           alert(
-            'NfConntrackDroppingPackets', 'critical',
+            'NfConntrackDroppingPackets',
+            'critical',
             |||
               increase(nf_conntrack_stat_drop_total[2m]) > 0
               unless
@@ -85,7 +86,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // in the same window, NfConntrackDroppingPackets already covers it. The description
           // names the netns through the netns collector's series, when it runs.
           alert(
-            'NfConntrackKernelLogTableFull', 'critical',
+            'NfConntrackKernelLogTableFull',
+            'critical',
             |||
               increase(nf_conntrack_kernel_log_messages_total{message="table_full"}[5m]) > 0
               unless ignoring (message, netns)
@@ -109,7 +111,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // entries per second, and the last 5 % of the default 262144 is ~13k entries.
           // `for: 2m` ignores a single-scrape spike.
           alert(
-            'NfConntrackTableFull', 'critical',
+            'NfConntrackTableFull',
+            'critical',
             'instance:nf_conntrack_entries_usage:ratio >= %g' % c.fullRatio,
             'conntrack table on {{ $labels.instance }} is {{ $value | humanizePercentage }} full.',
             [
@@ -123,7 +126,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
 
           // 80 % for 5 minutes: room left for a 1.25x burst, time to act before paging.
           alert(
-            'NfConntrackTableNearlyFull', 'warning',
+            'NfConntrackTableNearlyFull',
+            'warning',
             'instance:nf_conntrack_entries_usage:ratio > %.2f' % c.nearlyFullRatio,
             'conntrack table on {{ $labels.instance }} is {{ $value | humanizePercentage }} full.',
             [
@@ -146,7 +150,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // `> 0` on the slope: a flat table is never "forecast full", whatever its level.
           // The reasoning and the tested cases are in the runbook.
           alert(
-            'NfConntrackTableFillingUp', 'warning',
+            'NfConntrackTableFillingUp',
+            'warning',
             |||
               (
                 ((nf_conntrack_entries_limit > 0) - nf_conntrack_entries)
@@ -176,7 +181,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // not-yet-assured entry to make room: proof the limit was reached, even though no
           // packet was dropped and nothing was logged.
           alert(
-            'NfConntrackEvictingEntries', 'warning',
+            'NfConntrackEvictingEntries',
+            'warning',
             |||
               increase(nf_conntrack_stat_early_drop_total[5m]) > 0
               unless
@@ -198,7 +204,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // lone one is not worth a ticket. Failures in every 5-minute window for 15 minutes
           // are.
           alert(
-            'NfConntrackInsertFailures', 'warning',
+            'NfConntrackInsertFailures',
+            'warning',
             |||
               increase(nf_conntrack_stat_insert_failed_total[5m]) > 0
               unless
@@ -217,7 +224,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // sane bucket count that is practically impossible, so any occurrence means the
           // buckets are far too few for the entries (or someone is flooding one bucket).
           alert(
-            'NfConntrackHashChainTooLong', 'warning',
+            'NfConntrackHashChainTooLong',
+            'warning',
             |||
               increase(nf_conntrack_stat_chaintoolong_total[5m]) > 0
               unless
@@ -235,7 +243,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // buckets; >= 5.15: max = buckets). Above 4 for half an hour means nf_conntrack_max
           // was raised without raising the buckets, and every lookup walks longer chains.
           alert(
-            'NfConntrackBucketsUndersized', 'warning',
+            'NfConntrackBucketsUndersized',
+            'warning',
             'instance:nf_conntrack_entries_per_bucket:ratio > %d' % c.entriesPerBucket,
             'conntrack hash table on {{ $labels.instance }} has too few buckets for its entries.',
             [
@@ -252,7 +261,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // and conntrack keeps TIME_WAIT for longer than the 60 s a Linux TCP endpoint does:
           // shortening the timeout frees a large part of the table at no risk.
           alert(
-            'NfConntrackTimeWaitHigh', 'warning',
+            'NfConntrackTimeWaitHigh',
+            'warning',
             |||
               sum without (family, protocol, state) (nf_conntrack_table_entries{protocol="tcp",state="time_wait"})
               / sum without (family, protocol, state) (nf_conntrack_table_entries)
@@ -279,7 +289,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // NfConntrackTableNearlyFull; "other" (the namespaces outside the top N) is not one
           // table and has no ratio.
           alert(
-            'NfConntrackNetnsTableNearlyFull', 'warning',
+            'NfConntrackNetnsTableNearlyFull',
+            'warning',
             'netns:nf_conntrack_netns_entries_usage:ratio > %.2f' % c.netnsNearlyFullRatio,
             'conntrack table of netns {{ $labels.netns }} on {{ $labels.instance }} is {{ $value | humanizePercentage }} full.',
             [
@@ -297,7 +308,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // namespace, so no `for`. Reset guard as NfConntrackDroppingPackets; it also covers
           // the "other" series, whose members change as the top N changes.
           alert(
-            'NfConntrackNetnsDroppingPackets', 'critical',
+            'NfConntrackNetnsDroppingPackets',
+            'critical',
             |||
               increase(nf_conntrack_netns_stat_drop_total[2m]) > 0
               unless
@@ -323,7 +335,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // matches, and absent() for when all of them vanished from service discovery (there
           // is then no `up` to be 0, and the alerts above are just as blind).
           alert(
-            'NfConntrackExporterDown', 'warning',
+            'NfConntrackExporterDown',
+            'warning',
             if c.exporterSelector == '' then
               |||
                 up == 0
@@ -356,7 +369,8 @@ local pct(ratio) = '%g %%' % (ratio * 100);
           // alert is silent while nf_conntrack_module_loaded is 0 (it warns again once the
           // module loads). Exporters too old to report the gauge alert as before.
           alert(
-            'NfConntrackCollectorFailing', 'warning',
+            'NfConntrackCollectorFailing',
+            'warning',
             |||
               nf_conntrack_scrape_collector_success == 0
               unless ignoring (collector)

@@ -57,8 +57,23 @@
   },
 
   // A panel without its place: `layout` below adds id and gridPos from w and h.
-  panel(kind, title, description, targets, unit, w, h, thresholds=null, links=[], decimals=null,
-        min=null, max=null, options={}, custom=null, overrides=[], mappings=[], transformations=[]):: {
+  panel(kind,
+        title,
+        description,
+        targets,
+        unit,
+        w,
+        h,
+        thresholds=null,
+        links=[],
+        decimals=null,
+        min=null,
+        max=null,
+        options={},
+        custom=null,
+        overrides=[],
+        mappings=[],
+        transformations=[]):: {
     type: kind,
     title: title,
     description: description,
@@ -68,14 +83,14 @@
     targets: targets,
     fieldConfig: {
       defaults: {
-        unit: unit,
-        color: { mode: if thresholds != null then 'thresholds' else 'palette-classic' },
-        thresholds: if thresholds != null then thresholds else $.steps(),
-        mappings: mappings,
-      } + (if decimals != null then { decimals: decimals } else {})
-        + (if min != null then { min: min } else {})
-        + (if max != null then { max: max } else {})
-        + (if custom != null then { custom: custom } else {}),
+                  unit: unit,
+                  color: { mode: if thresholds != null then 'thresholds' else 'palette-classic' },
+                  thresholds: if thresholds != null then thresholds else $.steps(),
+                  mappings: mappings,
+                } + (if decimals != null then { decimals: decimals } else {})
+                + (if min != null then { min: min } else {})
+                + (if max != null then { max: max } else {})
+                + (if custom != null then { custom: custom } else {}),
       overrides: overrides,
     },
     options: options,

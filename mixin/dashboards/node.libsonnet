@@ -16,12 +16,19 @@ function(c)
   local panels = [
     g.row('Table usage'),
     g.panel(
-      'gauge', 'Table usage',
-      'Entries / nf_conntrack_max in this host\'s network namespace (recording rule '
+      'gauge',
+      'Table usage',
+      "Entries / nf_conntrack_max in this host's network namespace (recording rule "
       + 'instance:nf_conntrack_entries_usage:ratio). Orange from %g %% (NfConntrackTableNearlyFull), ' % (c.nearlyFullRatio * 100)
       + 'red from %g %% (NfConntrackTableFull). No value: the limit is 0 (unlimited).' % (c.fullRatio * 100),
       [g.target('instance:nf_conntrack_entries_usage:ratio{%s}' % S, '{{instance}}')],
-      'percentunit', 5, 7, usageSteps, min=0, max=1, decimals=1,
+      'percentunit',
+      5,
+      7,
+      usageSteps,
+      min=0,
+      max=1,
+      decimals=1,
       links=[rb('NfConntrackTableNearlyFull'), rb('NfConntrackTableFull')],
       options={
         reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
@@ -30,39 +37,63 @@ function(c)
       }
     ),
     g.panel(
-      'stat', 'Entries',
+      'stat',
+      'Entries',
       "nf_conntrack_entries: conntrack entries in the exporter's network namespace (nf_conntrack_count).",
-      [g.target('nf_conntrack_entries{%s}' % S, 'entries')], 'short', 4, 7, options=g.statOptions()
+      [g.target('nf_conntrack_entries{%s}' % S, 'entries')],
+      'short',
+      4,
+      7,
+      options=g.statOptions()
     ),
     g.panel(
-      'stat', 'Limit (nf_conntrack_max)',
+      'stat',
+      'Limit (nf_conntrack_max)',
       'nf_conntrack_entries_limit: the global nf_conntrack_max; each network namespace may hold this '
       + 'many entries on its own. 0 means unlimited (until kernel 6.18).',
-      [g.target('nf_conntrack_entries_limit{%s}' % S, 'limit')], 'short', 4, 7,
+      [g.target('nf_conntrack_entries_limit{%s}' % S, 'limit')],
+      'short',
+      4,
+      7,
       mappings=[{ type: 'value', options: { '0': { text: 'unlimited', index: 0 } } }],
       options=g.statOptions(graph='none')
     ),
     g.panel(
-      'stat', 'Packets dropped in range',
+      'stat',
+      'Packets dropped in range',
       'Packets the kernel dropped because no conntrack entry could be created '
       + "(increase of nf_conntrack_stat_drop_total over the dashboard's time range). Anything above 0 "
       + 'pages (NfConntrackDroppingPackets).',
       [g.target('sum(increase(nf_conntrack_stat_drop_total{%s}[$__range]))' % S, 'dropped')],
-      'short', 5, 7, anyIsBad, decimals=0, links=[rb('NfConntrackDroppingPackets')],
+      'short',
+      5,
+      7,
+      anyIsBad,
+      decimals=0,
+      links=[rb('NfConntrackDroppingPackets')],
       options=g.statOptions(graph='none')
     ),
     g.panel(
-      'stat', 'Time until full (forecast)',
+      'stat',
+      'Time until full (forecast)',
       'When the table reaches its limit at its current growth: the slope of the last %s, or of the last %s when the table is above %g %%. ' % [c.fillForecastFastWindow, c.fillForecastSlowWindow, c.fillForecastSlowFloor * 100]
       + 'NfConntrackTableFillingUp warns under %s (fast) or %s (slow). No value: the table is not growing.' % [std.toString(c.fillForecastFastHorizonSeconds / 3600) + ' h', std.toString(c.fillForecastSlowHorizonSeconds / 3600) + ' h'],
-      [g.target('min(((nf_conntrack_entries_limit{%(S)s} > 0) - nf_conntrack_entries{%(S)s}) / (instance:nf_conntrack_entries:deriv%(w)s{%(S)s} > 0))' % { S: S, w: c.fillForecastFastWindow }, 'last %s' % c.fillForecastFastWindow, 'A'),
-       g.target('min(((nf_conntrack_entries_limit{%(S)s} > 0) - nf_conntrack_entries{%(S)s}) / (instance:nf_conntrack_entries:deriv%(w)s{%(S)s} > 0))' % { S: S, w: c.fillForecastSlowWindow }, 'last %s' % c.fillForecastSlowWindow, 'B')],
-      's', 6, 7, g.steps([[0, g.red], [c.fillForecastFastHorizonSeconds, g.orange], [c.fillForecastSlowHorizonSeconds, g.green]]), decimals=0,
-      links=[rb('NfConntrackTableFillingUp')], options=g.statOptions(graph='none')
+      [
+        g.target('min(((nf_conntrack_entries_limit{%(S)s} > 0) - nf_conntrack_entries{%(S)s}) / (instance:nf_conntrack_entries:deriv%(w)s{%(S)s} > 0))' % { S: S, w: c.fillForecastFastWindow }, 'last %s' % c.fillForecastFastWindow, 'A'),
+        g.target('min(((nf_conntrack_entries_limit{%(S)s} > 0) - nf_conntrack_entries{%(S)s}) / (instance:nf_conntrack_entries:deriv%(w)s{%(S)s} > 0))' % { S: S, w: c.fillForecastSlowWindow }, 'last %s' % c.fillForecastSlowWindow, 'B'),
+      ],
+      's',
+      6,
+      7,
+      g.steps([[0, g.red], [c.fillForecastFastHorizonSeconds, g.orange], [c.fillForecastSlowHorizonSeconds, g.green]]),
+      decimals=0,
+      links=[rb('NfConntrackTableFillingUp')],
+      options=g.statOptions(graph='none')
     ),
     g.panel(
-      'timeseries', 'Entries vs limit',
-      'Entries, the limit, the %g %% and %g %% alert levels, and where the last hour\'s linear trend puts the table 4 hours ahead (dashed).' % [c.nearlyFullRatio * 100, c.fullRatio * 100],
+      'timeseries',
+      'Entries vs limit',
+      "Entries, the limit, the %g %% and %g %% alert levels, and where the last hour's linear trend puts the table 4 hours ahead (dashed)." % [c.nearlyFullRatio * 100, c.fullRatio * 100],
       [
         g.target('nf_conntrack_entries{%s}' % S, 'entries', 'A'),
         g.target('nf_conntrack_entries_limit{%s} > 0' % S, 'limit (nf_conntrack_max)', 'B'),
@@ -70,7 +101,11 @@ function(c)
         g.target('(nf_conntrack_entries_limit{%s} > 0) * %g' % [S, c.nearlyFullRatio], '%g %% (warning)' % (c.nearlyFullRatio * 100), 'D'),
         g.target('predict_linear(nf_conntrack_entries{%s}[1h], 4 * 3600)' % S, 'forecast +4 h', 'E'),
       ],
-      'short', 24, 8, custom=g.timeseriesCustom(fill=0), options=g.tsOptions,
+      'short',
+      24,
+      8,
+      custom=g.timeseriesCustom(fill=0),
+      options=g.tsOptions,
       links=[rb('NfConntrackTableNearlyFull'), rb('NfConntrackTableFillingUp')],
       overrides=[
         {
@@ -85,23 +120,36 @@ function(c)
 
     g.row('Drops and failures'),
     g.panel(
-      'timeseries', 'Packets dropped /s (table full)',
+      'timeseries',
+      'Packets dropped /s (table full)',
       'rate(nf_conntrack_stat_drop_total): packets dropped because no entry could be made. Counted per '
       + 'packet and never rate-limited, unlike the kernel log. Any value pages.',
       [g.target('sum(rate(nf_conntrack_stat_drop_total{%s}[$__rate_interval]))' % S, 'dropped')],
-      'pps', 8, 8, anyRateIsBad, custom=g.timeseriesCustom(thresholdLines=true), options=g.tsOptions,
+      'pps',
+      8,
+      8,
+      anyRateIsBad,
+      custom=g.timeseriesCustom(thresholdLines=true),
+      options=g.tsOptions,
       links=[rb('NfConntrackDroppingPackets')]
     ),
     g.panel(
-      'timeseries', 'Evictions /s (early drop)',
+      'timeseries',
+      'Evictions /s (early drop)',
       'rate(nf_conntrack_stat_early_drop_total): entries without a reply evicted to make room for new '
       + 'ones. Only happens at the limit.',
       [g.target('sum(rate(nf_conntrack_stat_early_drop_total{%s}[$__rate_interval]))' % S, 'evicted')],
-      'ops', 8, 8, anyRateIsBad, custom=g.timeseriesCustom(thresholdLines=true), options=g.tsOptions,
+      'ops',
+      8,
+      8,
+      anyRateIsBad,
+      custom=g.timeseriesCustom(thresholdLines=true),
+      options=g.tsOptions,
       links=[rb('NfConntrackEvictingEntries')]
     ),
     g.panel(
-      'timeseries', 'Insert failures and clashes /s',
+      'timeseries',
+      'Insert failures and clashes /s',
       'Inserts that failed (each drops a packet), of which refused for a hash chain over 64 (>= 5.15), '
       + 'and clashes the kernel resolved without dropping.',
       [
@@ -109,75 +157,119 @@ function(c)
         g.target('sum(rate(nf_conntrack_stat_chaintoolong_total{%s}[$__rate_interval]))' % S, 'chain too long', 'B'),
         g.target('sum(rate(nf_conntrack_stat_clash_resolve_total{%s}[$__rate_interval]))' % S, 'clash resolved', 'C'),
       ],
-      'ops', 8, 8, custom=g.timeseriesCustom(), options=g.tsOptions,
+      'ops',
+      8,
+      8,
+      custom=g.timeseriesCustom(),
+      options=g.tsOptions,
       links=[rb('NfConntrackInsertFailures'), rb('NfConntrackHashChainTooLong')]
     ),
     g.panel(
-      'timeseries', 'Kernel log: table full lines',
+      'timeseries',
+      'Kernel log: table full lines',
       'Lines "nf_conntrack: table full, dropping packet" per network namespace (from 6.17 the kernel '
       + "names it; 'unknown' before), and 'callbacks suppressed' by the kernel's rate limit, which covers "
       + 'all network messages. A line says it happened; the drop counter says how much.',
       [
         g.target('sum by (message, netns) (increase(nf_conntrack_kernel_log_messages_total{%s}[$__rate_interval]))' % S,
-                 '{{message}} netns={{netns}}', 'A'),
+                 '{{message}} netns={{netns}}',
+                 'A'),
         g.target('sum(increase(nf_conntrack_kernel_log_suppressed_total{%s}[$__rate_interval]))' % S,
-                 'suppressed (all net messages)', 'B'),
+                 'suppressed (all net messages)',
+                 'B'),
       ],
-      'short', 24, 6, custom=g.timeseriesCustom(bars=true, fill=80), options=g.tsOptions,
+      'short',
+      24,
+      6,
+      custom=g.timeseriesCustom(bars=true, fill=80),
+      options=g.tsOptions,
       links=[rb('NfConntrackKernelLogTableFull')]
     ),
     g.panel(
-      'timeseries', 'Refused packets /s by port',
+      'timeseries',
+      'Refused packets /s by port',
       'Packets the full table refused, by network namespace, protocol and original destination port, the '
       + 'ten largest (collector refused, off by default: docs/refused.md). A retransmitted SYN counts again. '
       + 'port="other" sums the keys beyond --collector.refused.top and those the BPF map had no room for.',
       [g.target('topk(10, sum by (netns, netns_name, protocol, port) (rate(nf_conntrack_refused_packets_total{%s}[$__rate_interval])))' % S,
-                '{{protocol}}/{{port}} netns={{netns}} {{netns_name}}', 'A')],
-      'pps', 24, 7, custom=g.timeseriesCustom(), options=g.tsOptions,
+                '{{protocol}}/{{port}} netns={{netns}} {{netns_name}}',
+                'A')],
+      'pps',
+      24,
+      7,
+      custom=g.timeseriesCustom(),
+      options=g.tsOptions,
       links=[rb('NfConntrackDroppingPackets')]
     ),
 
     g.row('Hash table'),
     g.panel(
-      'stat', 'Buckets',
+      'stat',
+      'Buckets',
       'nf_conntrack_buckets: hash table size (global). Since 5.15 the default equals the default max.',
-      [g.target('nf_conntrack_buckets{%s}' % S, 'buckets')], 'short', 4, 6, options=g.statOptions(graph='none')
+      [g.target('nf_conntrack_buckets{%s}' % S, 'buckets')],
+      'short',
+      4,
+      6,
+      options=g.statOptions(graph='none')
     ),
     g.panel(
-      'stat', 'Limit per bucket',
+      'stat',
+      'Limit per bucket',
       'nf_conntrack_max / buckets: the average chain length of a full table. Kernel defaults give 1 '
       + '(>= 5.15) or 4 (<= 5.14); more means max was raised without the buckets.',
       [g.target('nf_conntrack_entries_limit{%s} / (nf_conntrack_buckets{%s} > 0)' % [S, S], 'max / buckets')],
-      'short', 4, 6, g.steps([[c.entriesPerBucket, g.orange]]), decimals=1,
-      links=[rb('NfConntrackBucketsUndersized')], options=g.statOptions(graph='none')
+      'short',
+      4,
+      6,
+      g.steps([[c.entriesPerBucket, g.orange]]),
+      decimals=1,
+      links=[rb('NfConntrackBucketsUndersized')],
+      options=g.statOptions(graph='none')
     ),
     g.panel(
-      'timeseries', 'Entries per bucket',
+      'timeseries',
+      'Entries per bucket',
       'Average hash chain length now (instance:nf_conntrack_entries_per_bucket:ratio). Above %d for 30 ' % c.entriesPerBucket
       + 'minutes: NfConntrackBucketsUndersized.',
       [g.target('instance:nf_conntrack_entries_per_bucket:ratio{%s}' % S, 'entries per bucket')],
-      'short', 16, 6, g.steps([[c.entriesPerBucket, g.red]]), decimals=2,
-      custom=g.timeseriesCustom(thresholdLines=true), options=g.tsOptions,
+      'short',
+      16,
+      6,
+      g.steps([[c.entriesPerBucket, g.red]]),
+      decimals=2,
+      custom=g.timeseriesCustom(thresholdLines=true),
+      options=g.tsOptions,
       links=[rb('NfConntrackBucketsUndersized'), rb('NfConntrackHashChainTooLong')]
     ),
 
     g.row('What fills the table'),
     g.panel(
-      'timeseries', 'Entries by protocol and state',
+      'timeseries',
+      'Entries by protocol and state',
       "From the table collector's background netlink dump: TCP by conntrack state, other protocols by "
       + 'assured / replied / unreplied. Many time_wait: shorten the TIME_WAIT timeout; many unreplied: a '
       + 'scan or a dead upstream.',
       [g.target('sum by (protocol, state) (nf_conntrack_table_entries{%s})' % S, '{{protocol}} {{state}}')],
-      'short', 14, 9, custom=g.timeseriesCustom(stack=true, fill=40), options=g.tsOptions,
+      'short',
+      14,
+      9,
+      custom=g.timeseriesCustom(stack=true, fill=40),
+      options=g.tsOptions,
       links=[rb('NfConntrackTimeWaitHigh')]
     ),
     g.panel(
-      'bargauge', 'Top destination ports',
+      'bargauge',
+      'Top destination ports',
       "Destination ports holding the most entries (top K per protocol, the rest as 'other'): "
       + 'the candidates for NOTRACK.',
       [g.target('sort_desc(sum by (protocol, port) (nf_conntrack_table_entries_by_port{%s}))' % S,
-                '{{protocol}}/{{port}}', instant=true)],
-      'short', 10, 9, options=g.barGaugeOptions,
+                '{{protocol}}/{{port}}',
+                instant=true)],
+      'short',
+      10,
+      9,
+      options=g.barGaugeOptions,
       links=[{
         title: 'Runbook: NOTRACK',
         url: c.runbookURLPrefix + 'README.md#stop-tracking-what-needs-no-tracking-notrack',
@@ -185,19 +277,28 @@ function(c)
       }]
     ),
     g.panel(
-      'stat', 'TIME_WAIT share',
+      'stat',
+      'TIME_WAIT share',
       'Share of entries in TCP TIME_WAIT. NfConntrackTimeWaitHigh warns above %g %% when the table is ' % (c.timeWaitShare * 100)
       + 'over half full and the timeout is longer than %d s.' % c.timeWaitTimeoutSeconds,
       [g.target('sum(nf_conntrack_table_entries{%s, protocol="tcp", state="time_wait"}) / sum(nf_conntrack_table_entries{%s})' % [S, S], 'time_wait')],
-      'percentunit', 6, 6, g.steps([[c.timeWaitShare, g.orange]]), decimals=1,
-      links=[rb('NfConntrackTimeWaitHigh')], options=g.statOptions()
+      'percentunit',
+      6,
+      6,
+      g.steps([[c.timeWaitShare, g.orange]]),
+      decimals=1,
+      links=[rb('NfConntrackTimeWaitHigh')],
+      options=g.statOptions()
     ),
     g.panel(
-      'table', 'Timeouts',
+      'table',
+      'Timeouts',
       'nf_conntrack_timeout_seconds: how long an idle entry stays, per protocol and state, in the '
       + "exporter's network namespace (timeouts are per netns).",
       [g.target('nf_conntrack_timeout_seconds{%s}' % S, instant=true, format='table')],
-      's', 10, 6,
+      's',
+      10,
+      6,
       transformations=[{
         id: 'organize',
         options: {
@@ -208,26 +309,36 @@ function(c)
       options={ showHeader: true, sortBy: [{ displayName: 'timeout', desc: true }] }
     ),
     g.panel(
-      'stat', 'Table dump age',
+      'stat',
+      'Table dump age',
       "Seconds since the table collector's last completed dump (nf_conntrack_table_dump_timestamp_seconds). "
       + 'Grows when dumps are skipped because the table is above --collector.table.max-entries.',
       [g.target('time() - nf_conntrack_table_dump_timestamp_seconds{%s}' % S, 'age')],
-      's', 4, 6, options=g.statOptions(graph='none')
+      's',
+      4,
+      6,
+      options=g.statOptions(graph='none')
     ),
     g.panel(
-      'stat', 'Dump duration / skipped',
+      'stat',
+      'Dump duration / skipped',
       'How long the last table dump took, and dumps skipped in the time range because the table was '
       + 'above --collector.table.max-entries.',
       [
         g.target('nf_conntrack_table_dump_duration_seconds{%s}' % S, 'duration (s)', 'A'),
         g.target('sum(increase(nf_conntrack_table_dump_skipped_total{%s}[$__range]))' % S, 'skipped', 'B'),
       ],
-      'short', 4, 6, decimals=2, options=g.statOptions(graph='none')
+      'short',
+      4,
+      6,
+      decimals=2,
+      options=g.statOptions(graph='none')
     ),
 
     g.row('Network namespaces'),
     g.panel(
-      'table', 'Fullest network namespaces',
+      'table',
+      'Fullest network namespaces',
       'Every network namespace the netns collector reads, fullest first: entries, share of the global '
       + 'nf_conntrack_max (each netns is held to it on its own) and dropped packets. netns is the inode the '
       + 'kernel log names ("table full in netns N"); netns_name comes from /run/netns (ip netns), pod_uid '
@@ -238,7 +349,9 @@ function(c)
         g.target('netns:nf_conntrack_netns_entries_usage:ratio{%s}' % S, '', 'B', instant=true, format='table'),
         g.target('increase(nf_conntrack_netns_stat_drop_total{%s}[$__range])' % S, '', 'C', instant=true, format='table'),
       ],
-      'short', 24, 8,
+      'short',
+      24,
+      8,
       transformations=[
         { id: 'merge', options: {} },
         {
@@ -274,15 +387,21 @@ function(c)
       links=[rb('NfConntrackNetnsTableNearlyFull'), rb('NfConntrackNetnsDroppingPackets')]
     ),
     g.panel(
-      'timeseries', 'Entries, 10 fullest network namespaces',
+      'timeseries',
+      'Entries, 10 fullest network namespaces',
       'nf_conntrack_netns_entries of the ten fullest namespaces over time, with the global limit each '
       + 'of them is held to.',
       [
         g.target('topk(10, nf_conntrack_netns_entries{%s, netns!="other"})' % S,
-                 '{{netns}} {{netns_name}} {{pod_uid}}', 'A'),
+                 '{{netns}} {{netns_name}} {{pod_uid}}',
+                 'A'),
         g.target('nf_conntrack_entries_limit{%s} > 0' % S, 'limit (nf_conntrack_max)', 'B'),
       ],
-      'short', 16, 8, custom=g.timeseriesCustom(fill=0), options=g.tsOptions,
+      'short',
+      16,
+      8,
+      custom=g.timeseriesCustom(fill=0),
+      options=g.tsOptions,
       links=[rb('NfConntrackNetnsTableNearlyFull')],
       overrides=[{
         matcher: { id: 'byName', options: 'limit (nf_conntrack_max)' },
@@ -290,25 +409,35 @@ function(c)
       }]
     ),
     g.panel(
-      'timeseries', 'Packets dropped /s by network namespace',
-      'rate(nf_conntrack_netns_stat_drop_total) per namespace: packets dropped because that namespace\'s '
+      'timeseries',
+      'Packets dropped /s by network namespace',
+      "rate(nf_conntrack_netns_stat_drop_total) per namespace: packets dropped because that namespace's "
       + 'table was full. Any value pages (NfConntrackNetnsDroppingPackets).',
       [g.target('sum by (netns, netns_name, pod_uid) (rate(nf_conntrack_netns_stat_drop_total{%s}[$__rate_interval]))' % S,
                 '{{netns}} {{netns_name}} {{pod_uid}}')],
-      'pps', 8, 8, anyRateIsBad, custom=g.timeseriesCustom(thresholdLines=true), options=g.tsOptions,
+      'pps',
+      8,
+      8,
+      anyRateIsBad,
+      custom=g.timeseriesCustom(thresholdLines=true),
+      options=g.tsOptions,
       links=[rb('NfConntrackNetnsDroppingPackets')]
     ),
 
     g.row('Exporter'),
     g.panel(
-      'stat', 'Collector status',
-      'Last scrape: 1 = the collector read its source, 0 = failed or unavailable (the exporter\'s log '
+      'stat',
+      'Collector status',
+      "Last scrape: 1 = the collector read its source, 0 = failed or unavailable (the exporter's log "
       + "says why). 'up' is Prometheus' own scrape result.",
       [
         g.target('nf_conntrack_scrape_collector_success{%s}' % S, '{{collector}}', 'A'),
         g.target('up{%s}' % S, 'up', 'B'),
       ],
-      'short', 10, 5, g.steps([[0, g.red], [1, g.green]]),
+      'short',
+      10,
+      5,
+      g.steps([[0, g.red], [1, g.green]]),
       mappings=[{
         type: 'value',
         options: {
@@ -320,16 +449,25 @@ function(c)
       options=g.statOptions(graph='none')
     ),
     g.panel(
-      'timeseries', 'Collector duration',
+      'timeseries',
+      'Collector duration',
       'Time each collector took in a scrape (nf_conntrack_scrape_collector_duration_seconds).',
       [g.target('nf_conntrack_scrape_collector_duration_seconds{%s}' % S, '{{collector}}')],
-      's', 8, 5, custom=g.timeseriesCustom(), options=g.tsOptions
+      's',
+      8,
+      5,
+      custom=g.timeseriesCustom(),
+      options=g.tsOptions
     ),
     g.panel(
-      'stat', 'Exporter version',
+      'stat',
+      'Exporter version',
       'nf_conntrack_exporter_build_info: version and revision of the running exporter.',
       [g.target('nf_conntrack_exporter_build_info{%s}' % S, '{{version}} ({{revision}})')],
-      'short', 6, 5, options=g.statOptions(textMode='name', graph='none')
+      'short',
+      6,
+      5,
+      options=g.statOptions(textMode='name', graph='none')
     ),
   ];
   local annotations = [
@@ -393,8 +531,13 @@ function(c)
     },
   ];
   g.dashboard(
-    c, 'nf-conntrack-node', 'nf_conntrack / Node',
+    c,
+    'nf-conntrack-node',
+    'nf_conntrack / Node',
     "One host's conntrack table: how full it is, whether packets drop, the hash table, and what fills it. "
     + 'Data from nf_conntrack_exporter.',
-    panels, variables, annotations, links
+    panels,
+    variables,
+    annotations,
+    links
   )
