@@ -312,7 +312,8 @@ function(c)
       'stat',
       'Table dump age',
       "Seconds since the table collector's last completed dump (nf_conntrack_table_dump_timestamp_seconds). "
-      + 'Grows when dumps are skipped because the table is above --collector.table.max-entries.',
+      + 'Grows to the dump interval (nf_conntrack_table_dump_interval_seconds), longer than '
+      + '--collector.table.interval when the CPU budget asks for a longer pause.',
       [g.target('time() - nf_conntrack_table_dump_timestamp_seconds{%s}' % S, 'age')],
       's',
       4,
@@ -321,12 +322,12 @@ function(c)
     ),
     g.panel(
       'stat',
-      'Dump duration / skipped',
-      'How long the last table dump took, and dumps skipped in the time range because the table was '
-      + 'above --collector.table.max-entries.',
+      'Dump duration / put off',
+      'How long the last table dump took, and scheduled dumps put off in the time range because the '
+      + 'CPU budget (--collector.table.cpu-budget) asked for a longer pause.',
       [
         g.target('nf_conntrack_table_dump_duration_seconds{%s}' % S, 'duration (s)', 'A'),
-        g.target('sum(increase(nf_conntrack_table_dump_skipped_total{%s}[$__range]))' % S, 'skipped', 'B'),
+        g.target('sum(increase(nf_conntrack_table_dump_skipped_total{%s}[$__range]))' % S, 'put off', 'B'),
       ],
       'short',
       4,
