@@ -11,12 +11,13 @@
 namespace nfct {
 
 FileRead ReadFile(const std::filesystem::path& path, size_t max_bytes) {
-  FileRead result;
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    result.error = errno;
-    return result;
-  }
+  if (fd < 0) return FileRead{"", errno};
+  return ReadOpenFile(fd, max_bytes);
+}
+
+FileRead ReadOpenFile(int fd, size_t max_bytes) {
+  FileRead result;
   char buffer[16384];
   while (true) {
     ssize_t n = read(fd, buffer, sizeof buffer);

@@ -28,6 +28,9 @@ struct FileRead {
 // Reads a whole file (procfs files report size 0, so this reads until EOF) up to max_bytes.
 FileRead ReadFile(const std::filesystem::path& path, size_t max_bytes = 1 << 20);
 
+// The same from a descriptor already open (e.g. opened with a capability raised); closes it.
+FileRead ReadOpenFile(int fd, size_t max_bytes = 1 << 20);
+
 // What a missing conntrack file means: the StatusFromErrno `what_if_missing` of every collector.
 inline constexpr std::string_view kConntrackNotLoaded = "nf_conntrack is not loaded";
 

@@ -101,28 +101,6 @@ std::vector<std::string> ListPids(const std::string& procfs) {
   return names;
 }
 
-// Reads an open file to its end (or max_bytes: EFBIG) and closes it.
-FileRead ReadOpenFile(int fd, size_t max_bytes) {
-  FileRead result;
-  char buffer[16384];
-  while (true) {
-    ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n < 0) result.error = errno;
-      break;
-    }
-    if (result.data.size() + static_cast<size_t>(n) > max_bytes) {
-      result.error = EFBIG;
-      break;
-    }
-    result.data.append(buffer, static_cast<size_t>(n));
-  }
-  close(fd);
-  if (!result.ok()) result.data.clear();
-  return result;
-}
-
 // Opens a file under <procfs>/<pid>/ and reads it. The path walk through another user's
 // process directory needs CAP_SYS_PTRACE under hidepid=: raised around the open only.
 FileRead ReadProcessFile(const std::string& path, size_t max_bytes = 1 << 20) {

@@ -313,8 +313,10 @@ def run_chain(args, collectors, help_text, tmp, cleanup, state):
         exporter_flags.append("--no-collector.netns")
     if "--collector.table.interval" in help_text:
         exporter_flags.append("--collector.table.interval=2s")
-    if "--collector.table.max-entries" in help_text:
-        exporter_flags.append(f"--collector.table.max-entries={limit * 2}")
+    # The opt-in BPF collector, so its dashboard panels are checked against live refusals (they
+    # are skipped below when it cannot load here: no BTF, or no CAP_BPF).
+    if "refused" in collectors:
+        exporter_flags += ["--collector.refused", "--collector.refused.interval=1s"]
     exporter = S.Proc("exporter", [args.exporter, *exporter_flags], os.path.join(tmp, "exporter.log"), cleanup)
     S.wait_http_ok(f"http://127.0.0.1:{exp_port}/metrics", 30, exporter)
 
@@ -457,7 +459,7 @@ scrape_configs:
 
     # ---- 4. every dashboard query returns data ---------------------------------------
     now = time.time()
-    have = {r["metric"].get("collector") for r in prom.query("nf_conntrack_scrape_collector_success")}
+    have = {r["metric"].get("collector") for r in prom.query("nf_conntrack_scrape_collector_success == 1")}
     values = {"cluster": ".*", "job": "nf_conntrack", "instance": instance, "__rate_interval": "4s",
               "__range": f"{int(now - t_prom_start)}s", "__interval": "2s"}
     skipped = []

@@ -65,7 +65,7 @@ def substitute(expr, values):
 
 # Metric name prefix -> the collector that serves it (for "collector not running here").
 COLLECTOR_OF_PREFIX = [("nf_conntrack_kernel_log_", "kmsg"), ("nf_conntrack_table_", "table"),
-                       ("nf_conntrack_netns_", "netns")]
+                       ("nf_conntrack_netns_", "netns"), ("nf_conntrack_refused_", "refused")]
 
 
 def live_check(prom, dash, values, start, end, step, have, check, label=""):
