@@ -73,11 +73,9 @@ bool ParseProcessStat(std::string_view text, long ticks_per_second, long page_si
     if (fields[field].empty()) return false;
   }
   auto number = [&](int field, double& value) {
-    std::string_view f = fields[field];
-    unsigned long long parsed = 0;
-    auto [ptr, ec] = std::from_chars(f.data(), f.data() + f.size(), parsed);
-    value = static_cast<double>(parsed);
-    return ec == std::errc() && ptr == f.data() + f.size();
+    std::optional<unsigned long long> parsed = ParseInteger<unsigned long long>(fields[field]);
+    value = static_cast<double>(parsed.value_or(0));
+    return parsed.has_value();
   };
   double utime, stime, start, vsize, rss;
   if (!number(14, utime) || !number(15, stime) || !number(22, start) || !number(23, vsize) ||

@@ -1,6 +1,7 @@
-// One-shot gzip of a whole response body with libdeflate: the scrape path compresses the full
-// exposition (about 20 KB) at once, which is what libdeflate is built for. One per thread that
-// answers scrapes (HttpServer's per-thread scratch); not thread safe.
+// gzip for scrapes: whether a client's Accept-Encoding asks for it, and a one-shot libdeflate
+// compression of the whole exposition (about 20 KB at once, which is what libdeflate is built
+// for). HttpServer's scrape answer calls both. AcceptsGzip is thread safe; a GzipCompressor is
+// not: one per thread that answers scrapes (HttpServer's per-thread scratch).
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,9 @@
 struct libdeflate_compressor;
 
 namespace nfct {
+
+// Whether an Accept-Encoding value asks for gzip (RFC 9110: "gzip;q=0" refuses it, "*" accepts).
+bool AcceptsGzip(std::string_view accept_encoding);
 
 class GzipCompressor {
  public:

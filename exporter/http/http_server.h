@@ -8,15 +8,10 @@
 #include <microhttpd.h>
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <list>
-#include <map>
-#include <memory>
 #include <mutex>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,29 +20,13 @@
 #include <vector>
 
 #include "exporter/collector_set.h"
+#include "exporter/http/connection_limits.h"
 #include "exporter/http/http_options.h"
+#include "exporter/http/landing_page.h"
+// Listen() takes --web.listen-address values; main() raises the file limit through this too.
+#include "exporter/http/listen.h"
 
 namespace nfct {
-
-struct HostPort {
-  std::string host;  // "" means every address
-  int port = 0;
-};
-// "host:port", ":port", "[v6addr]:port"; nullopt when malformed or the port is out of range.
-std::optional<HostPort> ParseListenAddress(std::string_view address);
-
-// Whether an Accept-Encoding value asks for gzip (RFC 9110: "gzip;q=0" refuses it, "*" accepts).
-bool AcceptsGzip(std::string_view accept_encoding);
-
-// Raises the soft RLIMIT_NOFILE to the hard limit (as Go programs do); returns the new soft limit.
-long RaiseOpenFileLimit();
-
-// One row of the landing page's collector table.
-struct CollectorListing {
-  std::string name;
-  bool enabled;
-  std::string help;
-};
 
 // A request as the hooks see it: copied out of the connection, valid during the hook call.
 struct HttpRequest {
@@ -133,6 +112,8 @@ class HttpServer {
   static void OnCompleted(void* cls, MHD_Connection* connection, void** request_context,
                           MHD_RequestTerminationCode code);
   static MHD_Result OnAccept(void* cls, const sockaddr* address, socklen_t length);
+  // One event-loop daemon on a duplicate of `listen_fd` (see kLoopThreads); "" or why not.
+  std::string StartLoop(int listen_fd, unsigned connection_limit);
   MHD_Result OnHead(MHD_Connection* connection, const char* url, const char* method,
                     void** request_context);
   MHD_Result Respond(MHD_Connection* connection, Connection& state);
@@ -143,9 +124,9 @@ class HttpServer {
   MHD_Result SendPrepared(MHD_Connection* connection, Connection& state);
   void WorkerLoop();
   void Answer(Connection& connection);
+  // The exposition, gzipped when the client asks for it; nullptr when out of memory.
+  MHD_Response* Scrape(Connection& connection, std::string_view accept_encoding);
   HttpRequest Request(const Connection& connection) const;
-  void ReaperLoop();
-  std::string RenderLanding() const;
 
   HttpOptions options_;
   const CollectorSet& collectors_;
@@ -167,13 +148,8 @@ class HttpServer {
   std::deque<Connection*> queue_;
   bool stopping_ = false;
 
-  // Connections whose next request head has a deadline (slowloris); the reaper shuts them down.
-  std::mutex connections_mutex_;
-  std::condition_variable reaper_cv_;
-  std::list<Connection> connections_;
-  std::map<std::string, unsigned> per_client_;  // open connections per client address
-  bool reaper_stop_ = false;
-  std::thread reaper_;
+  // Per-client counts and the head deadlines of every connection (its reaper closes overdue ones).
+  ConnectionLimits limits_;
 };
 
 }  // namespace nfct

@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <optional>
-#include <string_view>
+
+#include "collectors/text.h"
 
 namespace nfct {
 namespace {
@@ -19,12 +19,8 @@ constexpr int kListenFdsStart = 3;
 // A whole decimal number, or nothing ("", "3x", "-1" and overflow are not numbers).
 std::optional<long> ParseNumber(const char* text) {
   if (text == nullptr) return std::nullopt;
-  std::string_view view(text);
-  long value = 0;
-  auto [end, ec] = std::from_chars(view.data(), view.data() + view.size(), value);
-  if (ec != std::errc() || end != view.data() + view.size() || view.empty() || value < 0) {
-    return std::nullopt;
-  }
+  std::optional<long> value = ParseInteger<long>(text);
+  if (!value || *value < 0) return std::nullopt;
   return value;
 }
 

@@ -17,6 +17,8 @@
 #include <future>
 #include <thread>
 
+#include "exporter/http/gzip.h"
+#include "exporter/http/listen.h"
 #include "tests/support/test_support.h"
 
 namespace nfct::testing {
