@@ -69,6 +69,17 @@ std::string Plural(uint64_t n, std::string_view one, std::string_view many) {
   return Thousands(n) + " " + std::string(n == 1 ? one : many);
 }
 
+// " Refused most: udp/53 (1,200 packets), ..." from the BPF listing of the window, or "".
+std::string TopRefused(const Facts& facts) {
+  if (!facts.refused_watched || facts.refused.empty()) return "";
+  std::string text = " Refused most:";
+  for (size_t i = 0; i < facts.refused.size() && i < kRefusedInReason; ++i) {
+    text += std::string(i ? ", " : " ") + RefusedKeyName(facts.refused[i]) + " (" +
+            Plural(facts.refused[i].packets, "packet", "packets") + ")";
+  }
+  return text + ".";
+}
+
 std::string Seconds(double seconds) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%g s", seconds);
@@ -97,7 +108,8 @@ void JudgeCounters(const Facts& facts, Judged& judged) {
   if (drop_now > 0) {
     judged.Add(Verdict::kDropping,
                Plural(drop_now, "packet", "packets") + " dropped" + window +
-                   ": no conntrack entry could be made for them (drop counter).",
+                   ": no conntrack entry could be made for them (drop counter)." +
+                   TopRefused(facts),
                "drops-in-window");
   } else if (drop_ever > 0) {
     judged.Add(Verdict::kAtRisk,
@@ -608,6 +620,12 @@ bool InodeReused(const Facts& facts, const TableFullLine& line) {
   // are reused), or, without a name, another netns's.
   return NamesThisNetns(facts, line) && !facts.since_boot.empty() &&
          Counter(facts.since_boot, "drop") == 0;
+}
+
+std::string RefusedKeyName(const RefusedFlow& flow) {
+  if (flow.protocol.empty()) return "other";  // the overflow of the BPF maps
+  if (flow.port.empty()) return flow.protocol;
+  return flow.protocol + "/" + flow.port;
 }
 
 std::string Thousands(uint64_t value) {
