@@ -1,7 +1,10 @@
 #include "exporter/doctor/doctor_gather.h"
 
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -298,6 +301,20 @@ std::optional<std::array<uint8_t, 16>> ProcNetAddress(std::string_view hex) {
   return address;
 }
 
+// Takes CAP_BPF and CAP_PERFMON out of the calling thread's effective set (they stay
+// permitted): doctor raised every permitted capability at its start, and the loader's
+// ScopedCapability raises these two only when they are not effective already, so without this
+// they would stay effective for the whole run instead of only around the load.
+void LowerBpfCapabilities() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return;
+  for (int capability : {CAP_BPF, CAP_PERFMON}) {
+    data[capability / 32].effective &= ~(1u << (capability % 32));
+  }
+  syscall(SYS_capset, &header, data);
+}
+
 // The refused collector itself: its Load() walks the namespaces for history seeds and loads the
 // program (raising CAP_BPF and CAP_PERFMON around the load only); its RunOnce() and Collect()
 // read, decode and summarise the maps exactly as the exporter serves them.
@@ -305,7 +322,10 @@ class LiveRefusedWatch : public RefusedWatch {
  public:
   explicit LiveRefusedWatch(std::unique_ptr<RefusedCollector> collector)
       : collector_(std::move(collector)) {}
-  Status Begin() override { return collector_->Load(); }
+  Status Begin() override {
+    LowerBpfCapabilities();
+    return collector_->Load();
+  }
   Result End() override {
     collector_->RunOnce();
     FamilySink sink;
@@ -529,11 +549,11 @@ Facts Gather(GatherInputs inputs) {
   facts.peak_entries = facts.entries;
 
   // Loaded before the first reading, so the program counts the whole window.
-  bool refused_loaded = false;
+  // Its result goes into Facts last, so a "Not seen" entry for it follows the older ones.
+  std::optional<RefusedWatch::Result> refused;
   if (inputs.refused) {
     Status begun = inputs.refused->Begin();
-    refused_loaded = begun.ok();
-    if (!begun.ok()) ReadRefused({begun, {}}, inputs.top_ports, facts);
+    if (!begun.ok()) refused = RefusedWatch::Result{begun, {}};
   }
 
   // The first stat reading is the sum since the netns was made; the second, after the window,
@@ -559,7 +579,7 @@ Facts Gather(GatherInputs inputs) {
     facts.unseen.push_back(
         {"the drop counters", NeedFrom(failed, "CAP_NET_ADMIN"), failed.reason()});
   }
-  if (refused_loaded) ReadRefused(inputs.refused->End(), inputs.top_ports, facts);
+  if (inputs.refused && !refused) refused = inputs.refused->End();
   sizing = Run(*sysctl);
   ReadSizing(sizing.families, facts);
   if (facts.entries) facts.peak_entries = std::max(*facts.peak_entries, *facts.entries);
@@ -578,6 +598,7 @@ Facts Gather(GatherInputs inputs) {
       facts.namespaces = std::move(*namespaces);
     }
   }
+  if (refused) ReadRefused(std::move(*refused), inputs.top_ports, facts);
   facts.now_seconds = Seconds(env.clock.wall().time_since_epoch());
   return facts;
 }

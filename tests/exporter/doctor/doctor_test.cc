@@ -472,7 +472,7 @@ TEST(DoctorRefused, WithoutBtfOrCapabilitiesTheListingNamesWhatItNeeds) {
     EXPECT_FALSE(facts.refused_watched);
     EXPECT_TRUE(facts.refused.empty());
     ASSERT_FALSE(facts.unseen.empty());
-    EXPECT_EQ(facts.unseen.front(), (Unseen{"who was refused", need, reason}));
+    EXPECT_EQ(facts.unseen.back(), (Unseen{"who was refused", need, reason}));
     Diagnosis d = Diagnose(facts);
     EXPECT_EQ(d.verdict, Verdict::kDropping);
     EXPECT_EQ(d.reasons.front().text.find("Refused most"), std::string::npos);
