@@ -29,6 +29,9 @@ constexpr std::string_view kUsage =
     "                         journald, journald:DIR or a syslog file. Default: the first\n"
     "                         of /dev/kmsg, journald, /var/log/kern.log, /var/log/messages\n"
     "                         and /var/log/syslog that can be read.\n"
+    "  --no-refused           Do not load the BPF program that lists who the full table\n"
+    "                         refused during the window (it needs CAP_BPF, CAP_PERFMON\n"
+    "                         and kernel BTF; without them doctor says so and goes on).\n"
     "  --path.procfs=PATH     Where procfs is mounted (default /proc).\n"
     "  --path.sysfs=PATH      Where sysfs is mounted (default /sys).\n"
     "  --help                 This text.\n";
@@ -42,6 +45,7 @@ struct Options {
   std::string sysfs = "/sys";
   std::string log_source;  // "": the first of kDefaultLogSources that can be read
   bool help = false;
+  bool refused = true;  // --no-refused: false
 };
 
 // The error for a bad argument, or "".
@@ -58,6 +62,8 @@ std::string Parse(const std::vector<std::string>& args, Options& options) {
         return "--window: a duration from 1ms to 10m such as 5s, not \"" + value + "\"";
       }
       options.window = *window;
+    } else if (arg == "--no-refused") {
+      options.refused = false;
     } else if (name == "--output") {
       if (value != "text" && value != "json") return "--output: text or json";
       options.json = value == "json";
@@ -116,6 +122,7 @@ int RunDoctor(const std::vector<std::string>& args, std::ostream& out, std::ostr
     return kUsageError;
   }
   inputs.scrape_port = options.scrape_port;
+  if (options.refused) inputs.refused = LiveRefused(env);
   Facts facts = Gather(std::move(inputs));
   Diagnosis diagnosis = Diagnose(facts);
   out << (options.json ? RenderJson(facts, diagnosis) : RenderText(facts, diagnosis));

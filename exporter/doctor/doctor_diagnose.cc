@@ -69,6 +69,21 @@ std::string Plural(uint64_t n, std::string_view one, std::string_view many) {
   return Thousands(n) + " " + std::string(n == 1 ? one : many);
 }
 
+// " Refused most: udp/53 (1,200 packets), ...." (`lead`, the keys, `end`) for one netns from the
+// BPF listing of the window (the listed keys only), or "" when it lists none of that netns.
+std::string TopRefused(const Facts& facts, std::optional<uint64_t> netns,
+                       std::string_view lead = " Refused most: ", std::string_view end = ".") {
+  if (!facts.refused_watched || !netns) return "";
+  std::string text;
+  size_t named = 0;
+  for (const auto& flow : facts.refused) {
+    if (flow.netns != std::to_string(*netns) || named == kRefusedInReason) continue;
+    text += std::string(named++ ? ", " : lead) + RefusedKeyName(flow) + " (" +
+            Plural(flow.packets, "packet", "packets") + ")";
+  }
+  return text.empty() ? "" : text + std::string(end);
+}
+
 std::string Seconds(double seconds) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%g s", seconds);
@@ -97,7 +112,8 @@ void JudgeCounters(const Facts& facts, Judged& judged) {
   if (drop_now > 0) {
     judged.Add(Verdict::kDropping,
                Plural(drop_now, "packet", "packets") + " dropped" + window +
-                   ": no conntrack entry could be made for them (drop counter).",
+                   ": no conntrack entry could be made for them (drop counter)." +
+                   TopRefused(facts, facts.netns_inode),
                "drops-in-window");
   } else if (drop_ever > 0) {
     judged.Add(Verdict::kAtRisk,
@@ -610,6 +626,12 @@ bool InodeReused(const Facts& facts, const TableFullLine& line) {
          Counter(facts.since_boot, "drop") == 0;
 }
 
+std::string RefusedKeyName(const RefusedFlow& flow) {
+  if (flow.protocol.empty()) return "other";  // the overflow of the BPF maps
+  if (flow.port.empty()) return flow.protocol;
+  return flow.protocol + "/" + flow.port;
+}
+
 std::string Thousands(uint64_t value) {
   std::string digits = std::to_string(value), out;
   for (size_t i = 0; i < digits.size(); ++i) {
@@ -678,6 +700,9 @@ Diagnosis Diagnose(const Facts& facts) {
   });
   if (worst != others.end()) {
     d.worst = *worst;
+    if (worst->verdict == Verdict::kDropping) {
+      d.worst->why += TopRefused(facts, worst->usage.inode, "; refused most: ", "");
+    }
     if (worst->verdict > d.verdict) {
       d.verdict = worst->verdict;
       d.rule =

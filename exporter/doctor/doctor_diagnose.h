@@ -31,6 +31,8 @@ inline constexpr double kRecentDropSeconds = 60;
 // A port holding this share of the dumped entries is a NOTRACK candidate.
 inline constexpr double kNotrackShare = 0.1;
 inline constexpr size_t kMaxNotrackPorts = 3;
+// Refused keys the DROPPING reason names (the report lists up to --top-ports).
+inline constexpr size_t kRefusedInReason = 3;
 
 // The rules a verdict comes from, worst first; a report names the one that decided it.
 struct Rule {
@@ -132,6 +134,8 @@ uint64_t Counter(const std::map<std::string, uint64_t>& counters, std::string_vi
 bool OwnLine(const Facts& facts, const TableFullLine& line);
 // The line names this netns, yet this netns has dropped nothing: it was another's.
 bool InodeReused(const Facts& facts, const TableFullLine& line);
+// "udp/53", "icmp" (no ports), "udp/other" (beyond the top keys), "other" (the maps' overflow).
+std::string RefusedKeyName(const RefusedFlow& flow);
 std::string Thousands(uint64_t value);  // 262144 → "262,144"
 std::string Bytes(double bytes);        // "4.0 MiB", "1.5 GiB", "384 B"
 std::string Percent(double ratio);      // 0.923 → "92.3 %"

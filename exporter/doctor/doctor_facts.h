@@ -66,6 +66,17 @@ struct NamespaceUsage {
   bool operator==(const NamespaceUsage&) const = default;
 };
 
+// One (netns, protocol, port) key the full table refused during the window, as the refused
+// collector (collectors/refused) counts it: its BPF program, loaded for the window only.
+struct RefusedFlow {
+  std::string netns;       // the inode, or "other" for packets the BPF maps had no room for
+  std::string netns_name;  // /run/netns name, "pod <uid>" or "", from the netns walk
+  std::string protocol;    // "udp", "tcp", ...; "" for the overflow
+  std::string port;        // "53"; "" for portless protocols; "other" for the rest
+  uint64_t packets = 0;
+  bool operator==(const RefusedFlow&) const = default;
+};
+
 struct Facts {
   double now_seconds = 0;  // wall clock when gathering ended
   double window_seconds = 0;
@@ -113,6 +124,12 @@ struct Facts {
   // Every namespace (netns walker, initial netns only).
   bool namespaces_read = false;
   std::vector<NamespaceUsage> namespaces;  // fullest first
+
+  // Who was refused during the window (BPF; needs CAP_BPF + CAP_PERFMON and kernel BTF).
+  bool refused_watched = false;      // the program was loaded for the window and read after it
+  std::vector<RefusedFlow> refused;  // the keys with most packets first, at most --top-ports
+  uint64_t refused_total = 0;        // every refused packet of the window, listed or not
+  uint64_t refused_keys = 0;         // how many keys that total came from
 
   std::vector<Unseen> unseen;
 };

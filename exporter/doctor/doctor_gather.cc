@@ -1,7 +1,10 @@
 #include "exporter/doctor/doctor_gather.h"
 
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,11 +13,13 @@
 #include <fstream>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "collectors/all.h"
 #include "collectors/kmsg/kmsg_collector.h"
 #include "collectors/kmsg/kmsg_match.h"
 #include "collectors/kmsg/kmsg_tally.h"
+#include "collectors/refused/refused_collector.h"
 #include "collectors/table/table_counts.h"
 #include "collectors/text.h"
 
@@ -296,6 +301,85 @@ std::optional<std::array<uint8_t, 16>> ProcNetAddress(std::string_view hex) {
   return address;
 }
 
+// Takes CAP_BPF and CAP_PERFMON out of the calling thread's effective set (they stay
+// permitted): doctor raised every permitted capability at its start, and the loader's
+// ScopedCapability raises these two only when they are not effective already, so without this
+// they would stay effective for the whole run instead of only around the load.
+void LowerBpfCapabilities() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return;
+  for (int capability : {CAP_BPF, CAP_PERFMON}) {
+    data[capability / 32].effective &= ~(1u << (capability % 32));
+  }
+  syscall(SYS_capset, &header, data);
+}
+
+// The refused collector itself: its Load() walks the namespaces for history seeds and loads the
+// program (raising CAP_BPF and CAP_PERFMON around the load only); its RunOnce() and Collect()
+// read, decode and summarise the maps exactly as the exporter serves them.
+class LiveRefusedWatch : public RefusedWatch {
+ public:
+  explicit LiveRefusedWatch(std::unique_ptr<RefusedCollector> collector)
+      : collector_(std::move(collector)) {}
+  Status Begin() override {
+    LowerBpfCapabilities();
+    return collector_->Load();
+  }
+  Result End() override {
+    collector_->RunOnce();
+    FamilySink sink;
+    Result result;
+    result.status = collector_->Collect(sink);
+    for (const auto& family : sink.Take()) {
+      if (family.name != "nf_conntrack_refused_packets_total") continue;
+      for (const auto& metric : family.metric) {
+        RefusedFlow flow;
+        for (const auto& label : metric.label) {
+          if (label.name == "netns") flow.netns = label.value;
+          if (label.name == "netns_name" && !label.value.empty()) {
+            flow.netns_name = "/run/netns/" + label.value;
+          }
+          if (label.name == "pod_uid" && !label.value.empty() && flow.netns_name.empty()) {
+            flow.netns_name = "pod " + label.value;
+          }
+          if (label.name == "protocol") flow.protocol = label.value;
+          if (label.name == "port") flow.port = label.value;
+        }
+        flow.packets = static_cast<uint64_t>(metric.counter.value);
+        if (flow.packets > 0) result.flows.push_back(std::move(flow));
+      }
+    }
+    return result;
+  }
+
+ private:
+  std::unique_ptr<RefusedCollector> collector_;
+};
+
+// The need of a failed load: what its reason names, else everything it may lack.
+std::string RefusedNeed(const Status& status) {
+  if (status.reason().find("BTF") != std::string::npos) return "kernel BTF";
+  return NeedFrom(status, "CAP_BPF and CAP_PERFMON");
+}
+
+// The watch's keys into Facts: every packet in the total, the top `top` keys listed.
+void ReadRefused(RefusedWatch::Result result, size_t top, Facts& facts) {
+  if (!result.status.ok()) {
+    facts.unseen.push_back({"who was refused", RefusedNeed(result.status), result.status.reason()});
+    return;
+  }
+  facts.refused_watched = true;
+  facts.refused_keys = result.flows.size();
+  for (const auto& flow : result.flows) facts.refused_total += flow.packets;
+  std::sort(result.flows.begin(), result.flows.end(), [](const auto& a, const auto& b) {
+    return std::tie(b.packets, a.netns, a.protocol, a.port) <
+           std::tie(a.packets, b.netns, b.protocol, b.port);
+  });
+  if (result.flows.size() > top) result.flows.resize(top);
+  facts.refused = std::move(result.flows);
+}
+
 double Seconds(auto duration) { return std::chrono::duration<double>(duration).count(); }
 
 }  // namespace
@@ -398,6 +482,18 @@ std::optional<uint64_t> MemTotalBytes(std::string_view meminfo) {
   return kib * 1024;
 }
 
+std::unique_ptr<RefusedWatch> LiveRefused(const Env& env) {
+  auto checked = CollectorOptions::Check("refused", RefusedCollectorOptions(), {});
+  RefusedOptions options = RefusedOptionsFrom(checked.options);
+  std::filesystem::path sysfs = env.sysfs;
+  uint32_t map_size = options.map_size;
+  auto load = [sysfs, map_size](const std::vector<std::pair<uint32_t, std::string>>& seeds) {
+    return RefusedProgram::Load(sysfs, map_size, seeds);
+  };
+  return std::make_unique<LiveRefusedWatch>(
+      std::make_unique<RefusedCollector>(env, options, load, MakeSetnsEnterer(env.procfs)));
+}
+
 GatherInputs LiveInputs(Env env, std::chrono::milliseconds window, size_t top_ports,
                         const std::string& log_source, std::string& error) {
   GatherInputs inputs;
@@ -452,6 +548,14 @@ Facts Gather(GatherInputs inputs) {
   }
   facts.peak_entries = facts.entries;
 
+  // Loaded before the first reading, so the program counts the whole window.
+  // Its result goes into Facts last, so a "Not seen" entry for it follows the older ones.
+  std::optional<RefusedWatch::Result> refused;
+  if (inputs.refused) {
+    Status begun = inputs.refused->Begin();
+    if (!begun.ok()) refused = RefusedWatch::Result{begun, {}};
+  }
+
   // The first stat reading is the sum since the netns was made; the second, after the window,
   // goes through the same wrap accumulator, so the difference is what happened in between.
   Scrape first = Run(*stat);
@@ -475,6 +579,7 @@ Facts Gather(GatherInputs inputs) {
     facts.unseen.push_back(
         {"the drop counters", NeedFrom(failed, "CAP_NET_ADMIN"), failed.reason()});
   }
+  if (inputs.refused && !refused) refused = inputs.refused->End();
   sizing = Run(*sysctl);
   ReadSizing(sizing.families, facts);
   if (facts.entries) facts.peak_entries = std::max(*facts.peak_entries, *facts.entries);
@@ -493,6 +598,7 @@ Facts Gather(GatherInputs inputs) {
       facts.namespaces = std::move(*namespaces);
     }
   }
+  if (refused) ReadRefused(std::move(*refused), inputs.top_ports, facts);
   facts.now_seconds = Seconds(env.clock.wall().time_since_epoch());
   return facts;
 }

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "collectors/collector.h"
 #include "collectors/env.h"
 #include "collectors/kmsg/kmsg_source.h"
 #include "collectors/netns/netns_walk.h"
@@ -38,6 +39,23 @@ struct NamedLogSource {
 inline constexpr std::string_view kDefaultLogSources[] = {
     "/dev/kmsg", "journald", "/var/log/kern.log", "/var/log/messages", "/var/log/syslog"};
 
+// Who the full table refused during the window (collectors/refused): Begin() loads the BPF
+// program before the window, End() reads its maps after it. LiveRefused() is the collector's own
+// loader, decoder and summary; tests pass a fixture. Called on the gather thread only.
+class RefusedWatch {
+ public:
+  virtual ~RefusedWatch() = default;
+  // Ok, or Unavailable naming what is missing (CAP_BPF, CAP_PERFMON, kernel BTF).
+  virtual Status Begin() = 0;
+  struct Result {
+    Status status = Status::Ok();
+    std::vector<RefusedFlow> flows;  // every key, in any order
+  };
+  virtual Result End() = 0;
+};
+// The refused collector with its default options, reading this machine through `env`.
+std::unique_ptr<RefusedWatch> LiveRefused(const Env& env);
+
 struct GatherInputs {
   Env env;
   std::chrono::milliseconds window{5000};
@@ -54,6 +72,7 @@ struct GatherInputs {
   bool walk_namespaces = false;  // without `namespaces`: walk them with the netns walker
   // How that walk reads namespaces no process holds; null: setns() (MakeSetnsEnterer).
   std::unique_ptr<NetnsEnterer> netns_enterer;
+  std::unique_ptr<RefusedWatch> refused;  // null: not watched (--no-refused)
 };
 
 // The inputs that read this machine: the kernel log, netlink, the real clock and netns.

@@ -252,6 +252,27 @@ void TextNamespaces(const Facts& facts, std::string& out) {
   }
 }
 
+void TextRefused(const Facts& facts, std::string& out) {
+  if (!facts.refused_watched) return;  // off, or its "Not seen" line says why
+  if (facts.refused.empty()) {
+    out += "\nRefused for a full table during the window (BPF): none\n";
+    return;
+  }
+  out += "\nRefused for a full table during the window (BPF): " +
+         Plural(facts.refused_total, "packet", "packets") + ", " +
+         Plural(facts.refused_keys, "key", "keys") + "\n";
+  for (const auto& flow : facts.refused) {
+    std::string line = "  " + Pad(RefusedKeyName(flow), 14) + PadLeft(Thousands(flow.packets), 12) +
+                       "  netns " + flow.netns;
+    if (!flow.netns_name.empty() && line.size() + 2 + flow.netns_name.size() <= kTextColumns) {
+      line += "  " + flow.netns_name;
+    } else if (!flow.netns_name.empty()) {
+      line += "\n    " + flow.netns_name;
+    }
+    out += line + "\n";
+  }
+}
+
 void TextRecommendations(const Diagnosis& d, std::string& out) {
   out += "\nRecommendations (nothing was changed; doctor only reads)\n";
   if (d.recommendations.empty()) {
@@ -456,6 +477,19 @@ void JsonFacts(Json& j, const Facts& facts, const Diagnosis& d) {
     }
     j.Close(']');
   }
+  j.Key("refused");
+  if (!facts.refused_watched) {
+    j.Null();
+  } else {
+    j.Open('{').Key("packets").Number(facts.refused_total).Key("keys").Number(facts.refused_keys);
+    j.Key("top").Open('[');
+    for (const auto& flow : facts.refused) {
+      j.Open('{').Key("netns").String(flow.netns).Key("netns_name").String(flow.netns_name);
+      j.Key("protocol").String(flow.protocol).Key("port").String(flow.port);
+      j.Key("packets").Number(flow.packets).Close('}');
+    }
+    j.Close(']').Close('}');
+  }
 }
 
 }  // namespace
@@ -470,6 +504,7 @@ std::string RenderText(const Facts& facts, const Diagnosis& d) {
     TextScrapePort(d, out);
     TextBreakdown(facts, out);
     TextNamespaces(facts, out);
+    TextRefused(facts, out);
     TextRecommendations(d, out);
   }
   TextUnseen(facts, out);

@@ -4,14 +4,18 @@
 // port — as root and as an unprivileged user; one that dropped seconds ago and then went quiet
 // still says DROPPING; run from the host while such a netns drops, it names that netns as the
 // worst. The host's sysctls are compared before and after.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <regex>
 #include <thread>
 
@@ -68,6 +72,41 @@ class Flood {
   std::atomic<long> dropped_{0};
   std::thread thread_;
 };
+
+// `packets` UDP datagrams to 198.19.0.1:port from one socket inside the netns, and how many
+// sendto() saw refused (EPERM: no conntrack entry could be made in the full table).
+SendResult SendUdpTo(const TestNetns& ns, uint16_t port, int packets) {
+  return ns.Within([&] {
+    SendResult result;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    inet_pton(AF_INET, "198.19.0.1", &to.sin_addr);
+    for (int i = 0; i < packets; ++i) {
+      if (sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == 1) {
+        ++result.sent;
+      } else if (errno == EPERM) {
+        ++result.eperm;
+      } else {
+        ++result.other_errors;
+      }
+    }
+    close(fd);
+    return result;
+  });
+}
+
+// The packets doctor's JSON lists for (netns, udp, port) under "refused", or -1.
+long RefusedPackets(const std::string& json, ino_t inode, uint16_t port) {
+  std::smatch match;
+  std::regex entry("\"netns\": \"" + std::to_string(inode) +
+                   "\",\\s*\"netns_name\": \"[^\"]*\",\\s*\"protocol\": \"udp\",\\s*"
+                   "\"port\": \"" +
+                   std::to_string(port) + "\",\\s*\"packets\": ([0-9]+)");
+  if (!std::regex_search(json, match, entry)) return -1;
+  return std::stol(match[1]);
+}
 
 TEST(DoctorKernel, HealthyNetnsIsOkAndExitsZero) {
   SKIP_UNLESS_KERNEL();
@@ -304,6 +343,50 @@ TEST(DoctorKernel, AnotherNamespacesDropsNeverTurnAHealthyOne) {
         << report.out;
   }
   EXPECT_TRUE(HostSysctls() == before) << "doctor changed a host sysctl";
+}
+
+// As root (CAP_BPF, CAP_PERFMON) on a kernel with BTF, doctor loads the refused collector's
+// program for its window: refused UDP to one port of a full netns, sent in the middle of the
+// window, is listed under that netns and port with exactly the senders' EPERM count, and the
+// DROPPING reason names it. Other engineers' namespaces may refuse meanwhile: only our own
+// key is compared, and --top-ports=100 keeps it listed among theirs.
+TEST(DoctorKernel, ListsWhoTheFullTableRefusedDuringTheWindow) {
+  SKIP_UNLESS_KERNEL();
+  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) GTEST_SKIP() << "no kernel BTF";
+  HostSysctls before;
+  ASSERT_GT(before.max, 0) << "nf_conntrack_max = 0 (unlimited): the table cannot fill";
+  TestNetns ns("docrefused");
+  long filled = ns.FillToMax();
+  ASSERT_EQ(ns.Count(), before.max) << "filled " << filled;
+
+  constexpr uint16_t kPort = 6553;
+  auto report = std::async(std::launch::async, [&ns] {
+    return Doctor(ns, {"--window=5s", "--output=json", "--top-ports=100"});
+  });
+  // Past the program's load (measured well under a second), well before the window ends.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  SendResult sent = SendUdpTo(ns, kPort, 300);
+  CommandResult root = report.get();
+  ASSERT_GT(sent.eperm, 0) << "nothing was refused: sent " << sent.sent;
+
+  EXPECT_EQ(root.exit_code, 2) << root.out;
+  EXPECT_EQ(root.out.find("\"what\": \"who was refused\""), std::string::npos) << root.out;
+  EXPECT_EQ(RefusedPackets(root.out, ns.inode(), kPort), sent.eperm) << root.out;
+  EXPECT_NE(root.out.find("Refused most: udp/" + std::to_string(kPort) + " ("), std::string::npos)
+      << root.out;
+
+  // Turned off, it is neither loaded nor named as unseen.
+  CommandResult off = Doctor(ns, {"--window=1s", "--output=json", "--no-refused"});
+  EXPECT_NE(off.out.find("\"refused\": null"), std::string::npos) << off.out;
+  EXPECT_EQ(off.out.find("who was refused"), std::string::npos) << off.out;
+  // Without the capabilities: one "Not seen" entry naming them, the rest of the report as ever.
+  CommandResult nobody = Doctor(ns, {"--window=1s", "--output=json"}, kNobody);
+  EXPECT_NE(nobody.out.find("\"what\": \"who was refused\",\n      \"needs\": \"CAP_BPF and "
+                            "CAP_PERFMON\""),
+            std::string::npos)
+      << nobody.out;
+  EXPECT_NE(nobody.out.find("\"refused\": null"), std::string::npos);
+  EXPECT_TRUE(HostSysctls() == before);
 }
 
 }  // namespace

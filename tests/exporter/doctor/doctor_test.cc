@@ -41,6 +41,10 @@ fs::path Source(std::string_view relative) { return fs::path(NFCT_SOURCE_DIR) / 
 //               the bind mount /run/netns/<name> of proc/self/mountinfo
 //   table.txt   "family protocol state dport count" per line (absent: the dump gets EPERM)
 //   netns       "<inode> initial|other"
+//   refused.txt the BPF listing of the window: "netns name|- protocol|- port|- packets" per
+//               line ("-" for an empty label, "_" for a space; an empty file: nothing refused)
+//   refused_unavailable  its content is the load's Unavailable reason (no CAP_BPF, no BTF)
+//               (neither file: not watched, as with --no-refused)
 class Scenario {
  public:
   explicit Scenario(const std::string& name)
@@ -102,10 +106,43 @@ class Scenario {
       inputs.netns_enterer = std::make_unique<FixtureEnterer>(dir_ / "enter");
     }
     inputs.table = std::make_unique<FixtureTable>(dir_ / "table.txt");
+    if (fs::exists(dir_ / "refused.txt") || fs::exists(dir_ / "refused_unavailable")) {
+      inputs.refused = std::make_unique<FixtureRefused>(dir_);
+    }
     return inputs;
   }
 
  private:
+  // The refused collector's keys from refused.txt, in place of its BPF program; or its load
+  // refused with the reason of refused_unavailable.
+  class FixtureRefused : public RefusedWatch {
+   public:
+    explicit FixtureRefused(fs::path dir) : dir_(std::move(dir)) {}
+    Status Begin() override {
+      if (fs::exists(dir_ / "refused_unavailable")) {
+        return Status::Unavailable(Trim(ReadText(dir_ / "refused_unavailable")));
+      }
+      return Status::Ok();
+    }
+    Result End() override {
+      Result result;
+      std::istringstream in(ReadText(dir_ / "refused.txt"));
+      auto label = [](std::string field) {
+        std::replace(field.begin(), field.end(), '_', ' ');  // "pod_<uid>" → "pod <uid>"
+        return field == "-" ? "" : field;
+      };
+      for (std::string netns, name, protocol, port; in >> netns >> name >> protocol >> port;) {
+        RefusedFlow flow{netns, label(name), label(protocol), label(port), 0};
+        in >> flow.packets;
+        result.flows.push_back(flow);
+      }
+      return result;
+    }
+
+   private:
+    fs::path dir_;
+  };
+
   // Counts from a line list, in place of a netlink dump.
   class FixtureTable : public TableSource {
    public:
@@ -206,6 +243,7 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, DoctorGolden,
                                            Expected{"unprivileged", Verdict::kOk},
                                            Expected{"at_risk", Verdict::kAtRisk},
                                            Expected{"dropping", Verdict::kDropping},
+                                           Expected{"dropping_refused", Verdict::kDropping},
                                            Expected{"no_module", Verdict::kOk},
                                            Expected{"host_namespaces", Verdict::kDropping},
                                            Expected{"full_recent_log", Verdict::kDropping},
@@ -397,6 +435,53 @@ TEST(DoctorCommand, BadFlagsExitThreeAndHelpExitsZero) {
   EXPECT_NE(err.str().find("--collector.kmsg.source: must be"), std::string::npos) << err.str();
   EXPECT_EQ(RunDoctor({"--help"}, out, err), 0);
   EXPECT_NE(out.str().find("--window"), std::string::npos);
+  EXPECT_NE(out.str().find("--no-refused"), std::string::npos);
+  // A flag without a value: "--no-refused=x" is not it.
+  EXPECT_EQ(RunDoctor({"--no-refused=x"}, out, err), kUsageError);
+  EXPECT_EQ(RunDoctor({"--no-refused", "--help"}, out, err), 0);
+}
+
+// The refused listing's load, refused for each thing it needs: one "Not seen" entry naming it,
+// nothing listed, and the rest of the report as without it.
+class RefusedLoadFails : public RefusedWatch {
+ public:
+  explicit RefusedLoadFails(std::string reason) : reason_(std::move(reason)) {}
+  Status Begin() override { return Status::Unavailable(reason_); }
+  Result End() override {
+    ADD_FAILURE() << "read after a failed load";
+    return {};
+  }
+
+ private:
+  std::string reason_;
+};
+
+TEST(DoctorRefused, WithoutBtfOrCapabilitiesTheListingNamesWhatItNeeds) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"no kernel BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF): No such file or "
+       "directory",
+       "kernel BTF"},
+      {"loading the BPF program needs CAP_PERFMON", "CAP_PERFMON"},
+      {"the kernel refused the BPF program (EPERM) although CAP_BPF and CAP_PERFMON were held",
+       "CAP_BPF and CAP_PERFMON"}};
+  for (const auto& [reason, need] : cases) {
+    Scenario scenario("dropping_refused");
+    GatherInputs inputs = scenario.Inputs();
+    inputs.refused = std::make_unique<RefusedLoadFails>(reason);
+    Facts facts = Gather(std::move(inputs));
+    EXPECT_FALSE(facts.refused_watched);
+    EXPECT_TRUE(facts.refused.empty());
+    ASSERT_FALSE(facts.unseen.empty());
+    EXPECT_EQ(facts.unseen.back(), (Unseen{"who was refused", need, reason}));
+    Diagnosis d = Diagnose(facts);
+    EXPECT_EQ(d.verdict, Verdict::kDropping);
+    EXPECT_EQ(d.reasons.front().text.find("Refused most"), std::string::npos);
+    std::string text = RenderText(facts, d);
+    EXPECT_EQ(text.find("Refused for a full table"), std::string::npos) << text;
+    EXPECT_NE(text.find("who was refused (needs " + std::string(need) + ")"), std::string::npos)
+        << text;
+    EXPECT_NE(RenderJson(facts, d).find("\"refused\": null"), std::string::npos);
+  }
 }
 
 }  // namespace
