@@ -8,13 +8,12 @@
 
 namespace nfct {
 
-std::string CheckWholeNumber(std::string_view text, long long min, long long max, long long& out) {
+WholeNumber ParseWholeNumber(std::string_view text, long long min, long long max) {
   auto n = ParseInteger<long long>(text);
   if (!n || *n < min || *n > max) {
-    return "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+    return {0, "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max)};
   }
-  out = *n;
-  return "";
+  return {*n, ""};
 }
 
 const FlagSpec<SharedFlags>& SharedFlagSpec(std::string_view name) {
@@ -58,10 +57,9 @@ namespace {
 // A whole number in [min, max] into `out`; returns an error or "".
 template <typename Number>
 std::string SetNumber(std::string_view v, Number& out, long long min, long long max) {
-  long long n = 0;
-  std::string error = CheckWholeNumber(v, min, max, n);
-  if (error.empty()) out = static_cast<Number>(n);
-  return error;
+  WholeNumber n = ParseWholeNumber(v, min, max);
+  if (n.error.empty()) out = static_cast<Number>(n.value);
+  return n.error;
 }
 
 std::string SetDuration(std::string_view v, std::chrono::milliseconds& out) {

@@ -84,8 +84,13 @@ void WriteFlagLine(std::ostream& out, std::string flag, std::string_view help,
                    std::string_view default_text);
 void WriteFlagLines(std::ostream& out, const std::vector<BoundFlag>& table);
 
-// Its whole-number flags: `text` in [min, max], or the error in the flags' format.
-std::string CheckWholeNumber(std::string_view text, long long min, long long max, long long& out);
+// A whole-number flag's value in [min, max] (collectors/text.h's ParseInteger), or the error in
+// the flags' format.
+struct WholeNumber {
+  long long value = 0;
+  std::string error;  // "" when value is set
+};
+WholeNumber ParseWholeNumber(std::string_view text, long long min, long long max);
 
 struct Flags : SharedFlags {
   HttpOptions http;  // --web.telemetry-path, --web.max-requests and the connection limits

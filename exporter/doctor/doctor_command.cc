@@ -76,10 +76,9 @@ const std::vector<FlagSpec<Options>>& DoctorFlags() {
        }},
       {"top-ports", "N", "5", "Destination ports to list.",
        [](Options& o, std::string_view v) {
-         long long n = 0;
-         std::string error = CheckWholeNumber(v, 1, 100, n);
-         if (error.empty()) o.top_ports = static_cast<size_t>(n);
-         return error;
+         WholeNumber n = ParseWholeNumber(v, 1, 100);
+         if (n.error.empty()) o.top_ports = static_cast<size_t>(n.value);
+         return n.error;
        }},
       SharedFlag<Options>("web.listen-address"),
       {"collector.kmsg.source", "SOURCE", DefaultLogSourcesText(), KmsgSourceOption().help,
