@@ -1,34 +1,65 @@
 #include "exporter/flags.h"
 
-#include <charconv>
-#include <functional>
-#include <limits>
+#include <cstdlib>
 #include <sstream>
 
 #include "collectors/duration.h"
+#include "collectors/text.h"
 
 namespace nfct {
-namespace {
 
-// One row per generic flag: the help text and the setter are written once, here.
-struct FlagSpec {
-  std::string_view name;
-  std::string_view placeholder;  // empty for a boolean
-  std::string_view default_text;
-  std::string_view help;
-  std::function<std::string(Flags&, std::string_view)> set;  // returns an error or ""
-};
+WholeNumber ParseWholeNumber(std::string_view text, long long min, long long max) {
+  auto n = ParseInteger<long long>(text);
+  if (!n || *n < min || *n > max) {
+    return {0, "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max)};
+  }
+  return {*n, ""};
+}
+
+const FlagSpec<SharedFlags>& SharedFlagSpec(std::string_view name) {
+  // A path left empty would make every kernel path relative to the working directory.
+  static const FlagSpec<SharedFlags> kShared[] = {
+      {"web.listen-address", "ADDRESS", kDefaultListenAddress,
+       "Address to listen on for HTTP; repeat the flag to listen on several.",
+       [](SharedFlags& f, std::string_view v) {
+         if (v.find(':') == std::string_view::npos)
+           return std::string("must be host:port or :port");
+         f.listen_addresses.emplace_back(v);
+         return std::string();
+       }},
+      {"path.procfs", "PATH", "/proc",
+       "procfs mountpoint; in a container with the host's /proc at /host/proc, /host/proc.",
+       [](SharedFlags& f, std::string_view v) {
+         if (v.empty()) return std::string("must name a directory");
+         f.procfs = v;
+         return std::string();
+       }},
+      {"path.sysfs", "PATH", "/sys", "sysfs mountpoint.",
+       [](SharedFlags& f, std::string_view v) {
+         if (v.empty()) return std::string("must name a directory");
+         f.sysfs = v;
+         return std::string();
+       }},
+      {"help", "", "", "Show this help and exit.",
+       [](SharedFlags& f, std::string_view) {
+         f.help = true;
+         return std::string();
+       }},
+  };
+  for (const auto& spec : kShared) {
+    if (spec.name == name) return spec;
+  }
+  std::abort();  // a table names a shared flag that does not exist: a programming error
+}
+
+namespace {
 
 // A whole number in [min, max] into `out`; returns an error or "".
 template <typename Number>
 std::string SetNumber(std::string_view v, Number& out, long long min, long long max) {
-  long long n = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || ptr != v.data() + v.size() || n < min || n > max) {
-    return "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max);
-  }
-  out = static_cast<Number>(n);
-  return "";
+  WholeNumber n = ParseWholeNumber(v, min, max);
+  if (n.error.empty()) out = static_cast<Number>(n.value);
+  return n.error;
 }
 
 std::string SetDuration(std::string_view v, std::chrono::milliseconds& out) {
@@ -38,16 +69,9 @@ std::string SetDuration(std::string_view v, std::chrono::milliseconds& out) {
   return "";
 }
 
-const std::vector<FlagSpec>& GenericFlags() {
-  static const std::vector<FlagSpec> kSpecs = {
-      {"web.listen-address", "ADDRESS", kDefaultListenAddress,
-       "Address to listen on for HTTP; repeat the flag to listen on several.",
-       [](Flags& f, std::string_view v) {
-         if (v.find(':') == std::string_view::npos)
-           return std::string("must be host:port or :port");
-         f.listen_addresses.emplace_back(v);
-         return std::string();
-       }},
+const std::vector<FlagSpec<Flags>>& ExporterFlags() {
+  static const std::vector<FlagSpec<Flags>> kSpecs = {
+      SharedFlag<Flags>("web.listen-address"),
       {"web.telemetry-path", "PATH", "/metrics", "Path under which to expose metrics.",
        [](Flags& f, std::string_view v) {
          if (!v.starts_with("/") || v == "/") return std::string("must start with / and not be /");
@@ -112,17 +136,8 @@ const std::vector<FlagSpec>& GenericFlags() {
          f.disable_exporter_metrics = true;
          return std::string();
        }},
-      {"path.procfs", "PATH", "/proc",
-       "procfs mountpoint; in a container with the host's /proc at /host/proc, /host/proc.",
-       [](Flags& f, std::string_view v) {
-         f.procfs = v;
-         return std::string();
-       }},
-      {"path.sysfs", "PATH", "/sys", "sysfs mountpoint.",
-       [](Flags& f, std::string_view v) {
-         f.sysfs = v;
-         return std::string();
-       }},
+      SharedFlag<Flags>("path.procfs"),
+      SharedFlag<Flags>("path.sysfs"),
       {"log.level", "LEVEL", "info",
        "Only log messages with this level or above: debug, info, warn, error.",
        [](Flags& f, std::string_view v) {
@@ -140,12 +155,11 @@ const std::vector<FlagSpec>& GenericFlags() {
        }},
       {"collector.disable-defaults", "", "false",
        "Disable every collector that is not enabled explicitly with --collector.<name>.",
-       [](Flags&, std::string_view) { return std::string(); }},  // applied after parsing
-      {"help", "", "", "Show this help and exit.",
        [](Flags& f, std::string_view) {
-         f.help = true;
+         f.collector_disable_defaults = true;  // applied after parsing, whatever the order
          return std::string();
        }},
+      SharedFlag<Flags>("help"),
       {"version", "", "", "Show the version and exit.",
        [](Flags& f, std::string_view) {
          f.version = true;
@@ -161,36 +175,40 @@ std::optional<bool> ParseBool(std::string_view v) {
   return std::nullopt;
 }
 
+std::string Fail(std::string_view flag, std::string_view why) {
+  return "--" + std::string(flag) + ": " + std::string(why);
+}
+
+// One row's value: a boolean alone or =true/=false, any other from "=" or the next argument.
+std::string ParseRow(const BoundFlag& row, std::optional<std::string_view> value,
+                     const std::function<std::optional<std::string_view>()>& take_value) {
+  if (row.placeholder.empty()) {
+    if (value) {
+      auto parsed = ParseBool(*value);
+      if (!parsed) return Fail(row.name, "takes true or false");
+      if (!*parsed) return "";
+    }
+  } else if (!value) {
+    value = take_value();
+    if (!value) return Fail(row.name, "needs a value");
+  }
+  if (std::string why = row.set(value.value_or("")); !why.empty()) return Fail(row.name, why);
+  return "";
+}
+
 }  // namespace
 
-namespace {
-
-// One pass over the arguments; each method handles one kind of flag and returns an error or "".
-class FlagParser {
- public:
-  FlagParser(const std::vector<std::string>& args, const std::vector<CollectorEntry>& collectors)
-      : args_(args), collectors_(collectors) {}
-
-  ParsedFlags Parse() {
-    for (next_ = 0; next_ < args_.size();) {
-      if (std::string error = ParseOne(args_[next_++]); !error.empty()) return {flags_, error};
-    }
-    std::string error = Finish();
-    return {flags_, error};
-  }
-
- private:
-  static std::string Fail(std::string_view flag, std::string_view why) {
-    return "--" + std::string(flag) + ": " + std::string(why);
-  }
-
-  // The value of a flag given as "--name value": the next argument.
-  std::optional<std::string_view> TakeValue() {
-    if (next_ >= args_.size()) return std::nullopt;
-    return args_[next_++];
-  }
-
-  std::string ParseOne(std::string_view arg) {
+std::string ParseCommandLine(const std::vector<std::string>& args,
+                             const std::vector<BoundFlag>& table, std::string_view help_command,
+                             const FlagFallback& fallback) {
+  size_t next = 0;
+  std::function<std::optional<std::string_view>()> take_value =
+      [&]() -> std::optional<std::string_view> {
+    if (next >= args.size()) return std::nullopt;
+    return args[next++];
+  };
+  while (next < args.size()) {
+    std::string_view arg = args[next++];
     if (arg == "-h") arg = "--help";
     if (!arg.starts_with("--")) {
       return Fail(arg.substr(arg.starts_with("-") ? 1 : 0), "unexpected argument");
@@ -202,15 +220,70 @@ class FlagParser {
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    bool negated = name.starts_with("no-");
-    std::string_view bare = negated ? name.substr(3) : name;
-    if (bare.starts_with("collector.")) return ParseCollectorFlag(name, bare, negated, value);
-    return ParseGenericFlag(name, value);
+    const BoundFlag* row = nullptr;
+    for (const auto& candidate : table) {
+      if (candidate.name == name) row = &candidate;
+    }
+    std::string error;
+    if (row != nullptr) {
+      error = ParseRow(*row, value, take_value);
+    } else if (auto handled = fallback ? fallback(name, value, take_value) : std::nullopt) {
+      error = *handled;
+    } else {
+      error = Fail(name, "unknown flag (see " + std::string(help_command) + ")");
+    }
+    if (!error.empty()) return error;
+  }
+  return "";
+}
+
+void WriteFlagLine(std::ostream& out, std::string flag, std::string_view help,
+                   std::string_view default_text) {
+  out << "  " << flag;
+  if (flag.size() < 44)
+    out << std::string(44 - flag.size(), ' ');
+  else
+    out << "\n" << std::string(46, ' ');
+  out << help;
+  if (!default_text.empty()) out << " (default: " << default_text << ")";
+  out << "\n";
+}
+
+void WriteFlagLines(std::ostream& out, const std::vector<BoundFlag>& table) {
+  for (const auto& row : table) {
+    std::string flag = "--" + std::string(row.name);
+    if (!row.placeholder.empty()) flag += "=" + std::string(row.placeholder);
+    WriteFlagLine(out, flag, row.help, row.placeholder.empty() ? "" : row.default_text);
+  }
+}
+
+namespace {
+
+// The exporter's table, then its --[no-]collector.<name> and --collector.<name>.<option>.
+class FlagParser {
+ public:
+  FlagParser(const std::vector<std::string>& args, const std::vector<CollectorEntry>& collectors)
+      : args_(args), collectors_(collectors) {}
+
+  ParsedFlags Parse() {
+    std::string error = ParseCommandLine(
+        args_, Bind(ExporterFlags(), flags_), "--help",
+        [this](std::string_view name, std::optional<std::string_view> value,
+               const std::function<std::optional<std::string_view>()>& take_value) {
+          return ParseCollectorFlag(name, value, take_value);
+        });
+    if (error.empty()) error = Finish();
+    return {flags_, error};
   }
 
-  // --[no-]collector.<name>, --collector.disable-defaults, --collector.<name>.<option>
-  std::string ParseCollectorFlag(std::string_view name, std::string_view bare, bool negated,
-                                 std::optional<std::string_view> value) {
+ private:
+  // --[no-]collector.<name>, --collector.<name>.<option>; nullopt for any other flag.
+  std::optional<std::string> ParseCollectorFlag(
+      std::string_view name, std::optional<std::string_view> value,
+      const std::function<std::optional<std::string_view>()>& take_value) {
+    bool negated = name.starts_with("no-");
+    std::string_view bare = negated ? name.substr(3) : name;
+    if (!bare.starts_with("collector.")) return std::nullopt;
     std::string_view collector = bare.substr(10);
     for (const auto& entry : collectors_) {
       if (entry.name != collector) continue;
@@ -223,15 +296,11 @@ class FlagParser {
       explicit_enabled_[std::string(collector)] = enabled;
       return "";
     }
-    if (bare == "collector.disable-defaults" && !negated) {
-      disable_defaults_ = true;
-      return "";
-    }
     for (const auto& entry : collectors_) {
       for (const auto& option : entry.options) {
         std::string full = "collector." + std::string(entry.name) + "." + std::string(option.name);
         if (negated || full != name) continue;
-        if (!value) value = TakeValue();
+        if (!value) value = take_value();
         if (!value) return Fail(name, "needs a value");
         if (std::string why = CheckOptionValue(option, *value); !why.empty()) {
           return Fail(name, why);
@@ -240,29 +309,7 @@ class FlagParser {
         return "";
       }
     }
-    return Fail(name, "unknown flag (see --help)");
-  }
-
-  std::string ParseGenericFlag(std::string_view name, std::optional<std::string_view> value) {
-    const FlagSpec* spec = nullptr;
-    for (const auto& candidate : GenericFlags()) {
-      if (candidate.name == name) spec = &candidate;
-    }
-    if (spec == nullptr) return Fail(name, "unknown flag (see --help)");
-    if (spec->placeholder.empty()) {
-      if (value) {
-        auto parsed = ParseBool(*value);
-        if (!parsed) return Fail(name, "takes true or false");
-        if (!*parsed) return "";
-      }
-    } else if (!value) {
-      value = TakeValue();
-      if (!value) return Fail(name, "needs a value");
-    }
-    if (std::string why = spec->set(flags_, value.value_or("")); !why.empty()) {
-      return Fail(name, why);
-    }
-    return "";
+    return std::nullopt;
   }
 
   // Defaults that depend on what was given, and the collectors' options typed; returns an error
@@ -275,7 +322,7 @@ class FlagParser {
       auto it = explicit_enabled_.find(entry.name);
       bool enabled = it != explicit_enabled_.end()
                          ? it->second
-                         : (entry.enabled_by_default && !disable_defaults_);
+                         : (entry.enabled_by_default && !flags_.collector_disable_defaults);
       flags_.collector_enabled[std::string(entry.name)] = enabled;
       auto checked = CollectorOptions::Check(entry.name, entry.options,
                                              given_options_[std::string(entry.name)]);
@@ -288,9 +335,7 @@ class FlagParser {
 
   const std::vector<std::string>& args_;
   const std::vector<CollectorEntry>& collectors_;
-  size_t next_ = 0;
   Flags flags_;
-  bool disable_defaults_ = false;
   std::map<std::string, bool, std::less<>> explicit_enabled_;
   std::map<std::string, OptionValues, std::less<>> given_options_;  // by collector name
 };
@@ -310,14 +355,7 @@ std::string Usage(const std::vector<CollectorEntry>& collectors) {
          "kernel log and what fills the table. Read-only: it never changes a sysctl or an "
          "entry.\n\n";
   auto line = [&](std::string flag, std::string_view help, std::string_view default_text) {
-    out << "  " << flag;
-    if (flag.size() < 44)
-      out << std::string(44 - flag.size(), ' ');
-    else
-      out << "\n" << std::string(46, ' ');
-    out << help;
-    if (!default_text.empty()) out << " (default: " << default_text << ")";
-    out << "\n";
+    WriteFlagLine(out, std::move(flag), help, default_text);
   };
   // The subcommand parses its own flags (exporter/doctor/); only its name is listed here.
   out << "Commands:\n";
@@ -326,11 +364,8 @@ std::string Usage(const std::vector<CollectorEntry>& collectors) {
        "what to change (exit 0 OK, 1 AT RISK, 2 DROPPING). Its flags: doctor --help.",
        "");
   out << "\nFlags:\n";
-  for (const auto& spec : GenericFlags()) {
-    std::string flag = "--" + std::string(spec.name);
-    if (!spec.placeholder.empty()) flag += "=" + std::string(spec.placeholder);
-    line(flag, spec.help, spec.placeholder.empty() ? "" : spec.default_text);
-  }
+  Flags unused;  // the rows are only read here, never set
+  WriteFlagLines(out, Bind(ExporterFlags(), unused));
   out << "\nCollectors:\n";
   for (const auto& entry : collectors) {
     line("--[no-]collector." + std::string(entry.name), entry.help,

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 namespace nfct {
 namespace {
 
@@ -116,6 +118,70 @@ TEST(Flags, UsageListsEveryFlagAndCollector) {
         "nf_conntrack_exporter doctor [<doctor flags>]", "doctor --help"}) {
     EXPECT_NE(usage.find(text), std::string::npos) << text;
   }
+}
+
+TEST(Flags, EmptyPathsAndFalseBooleans) {
+  // An empty path would make every kernel path relative to the working directory.
+  EXPECT_EQ(Parse({"--path.procfs="}).error, "--path.procfs: must name a directory");
+  EXPECT_EQ(Parse({"--path.sysfs", ""}).error, "--path.sysfs: must name a directory");
+  // =false turns a boolean off, as for --collector.<name>=false.
+  EXPECT_TRUE(Parse({"--collector.disable-defaults=false"}).flags.collector_enabled.at("sysctl"));
+  EXPECT_FALSE(Parse({"--web.systemd-socket=false"}).flags.systemd_socket);
+  EXPECT_TRUE(Parse({"--web.systemd-socket=true"}).flags.systemd_socket);
+  EXPECT_TRUE(Parse({"-h"}).flags.help);
+}
+
+// The parser any program's table goes through (doctor's too): both spellings, booleans, errors
+// in one format, the fallback only for names no row has.
+TEST(Flags, OneParserForAnyTable) {
+  struct Target : SharedFlags {
+    std::string color;
+    bool loud = false;
+  };
+  std::vector<FlagSpec<Target>> table = {
+      {"color", "NAME", "red", "A color.",
+       [](Target& t, std::string_view v) {
+         t.color = v;  // the parser stops at the first error, so a rejected value does no harm
+         return std::string(v == "blue" ? "must not be blue" : "");
+       }},
+      {"loud", "", "false", "Be loud.",
+       [](Target& t, std::string_view) {
+         t.loud = true;
+         return std::string();
+       }},
+      SharedFlag<Target>("path.procfs"),
+  };
+  auto parse = [&](std::vector<std::string> args, Target& target) {
+    return ParseCommandLine(args, Bind(table, target), "demo --help",
+                            [](std::string_view name, std::optional<std::string_view>,
+                               const auto&) -> std::optional<std::string> {
+                              if (name == "extra") return "";
+                              return std::nullopt;
+                            });
+  };
+  Target t;
+  EXPECT_EQ(parse({"--color=green", "--loud", "--path.procfs", "/p", "--extra"}, t), "");
+  EXPECT_EQ(t.color, "green");
+  EXPECT_TRUE(t.loud);
+  EXPECT_EQ(t.procfs, "/p");
+  Target t2;
+  EXPECT_EQ(parse({"--color", "yellow", "--loud=false"}, t2), "");
+  EXPECT_EQ(t2.color, "yellow");
+  EXPECT_FALSE(t2.loud);
+  EXPECT_EQ(parse({"--color=blue"}, t2), "--color: must not be blue");
+  EXPECT_EQ(parse({"--color"}, t2), "--color: needs a value");
+  EXPECT_EQ(parse({"--loud=maybe"}, t2), "--loud: takes true or false");
+  EXPECT_EQ(parse({"--nope"}, t2), "--nope: unknown flag (see demo --help)");
+  EXPECT_EQ(parse({"-x"}, t2), "--x: unexpected argument");
+  // The shared row's error is the exporter's, word for word.
+  EXPECT_EQ(parse({"--path.procfs="}, t2), Parse({"--path.procfs="}).error);
+
+  std::ostringstream usage;
+  WriteFlagLines(usage, Bind(table, t2));
+  EXPECT_NE(usage.str().find("  --color=NAME"), std::string::npos) << usage.str();
+  EXPECT_NE(usage.str().find("A color. (default: red)"), std::string::npos) << usage.str();
+  EXPECT_NE(usage.str().find("Be loud.\n"), std::string::npos) << usage.str();  // no default
+  EXPECT_NE(usage.str().find("--path.procfs=PATH"), std::string::npos) << usage.str();
 }
 
 }  // namespace

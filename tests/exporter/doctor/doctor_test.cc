@@ -11,6 +11,7 @@
 #include <functional>
 #include <sstream>
 
+#include "collectors/all.h"
 #include "collectors/kmsg/kmsg_device.h"
 #include "collectors/kmsg/kmsg_syslog.h"
 #include "collectors/table/table_counts.h"
@@ -18,6 +19,7 @@
 #include "exporter/doctor/doctor_diagnose.h"
 #include "exporter/doctor/doctor_gather.h"
 #include "exporter/doctor/doctor_render.h"
+#include "exporter/flags.h"
 #include "tests/collectors/kmsg/kmsg_records.h"
 #include "tests/collectors/kmsg/kmsg_test_util.h"
 
@@ -816,6 +818,54 @@ TEST(DoctorCommand, ListenAddressGivesTheScrapePort) {
   EXPECT_EQ(RunDoctor({"--web.listen-address=9725"}, out, err), kUsageError);
   EXPECT_EQ(RunDoctor({"--help"}, out, err), 0);
   EXPECT_NE(out.str().find("--web.listen-address=ADDRESS"), std::string::npos);
+}
+
+// doctor parses with the exporter's parser: the same spellings and the same "--flag: why".
+TEST(DoctorCommand, ErrorsInTheExportersFormat) {
+  const std::pair<std::vector<std::string>, std::string> kBad[] = {
+      {{"--bogus"}, "--bogus: unknown flag (see doctor --help)"},
+      {{"stray"}, "--stray: unexpected argument"},
+      {{"--window"}, "--window: needs a value"},
+      {{"--window", "0s"}, "--window: must be a duration from 1ms to 10m such as 5s"},
+      {{"--window=11m"}, "--window: must be a duration from 1ms to 10m such as 5s"},
+      {{"--output", "yaml"}, "--output: must be text or json"},
+      {{"--top-ports=0"}, "--top-ports: must be a whole number from 1 to 100"},
+      {{"--top-ports", "5x"}, "--top-ports: must be a whole number from 1 to 100"},
+      {{"--path.procfs="}, "--path.procfs: must name a directory"},
+      {{"--help=maybe"}, "--help: takes true or false"},
+      {{"--web.listen-address", ":99999"},
+       "--web.listen-address: must be host:port or :port with a port from 1 to 65535"},
+      {{"--web.listen-address=9725"}, "--web.listen-address: must be host:port or :port"},
+  };
+  for (const auto& [args, message] : kBad) {
+    std::ostringstream out, err;
+    EXPECT_EQ(RunDoctor(args, out, err), kUsageError) << args[0];
+    EXPECT_EQ(err.str(), "nf_conntrack_exporter doctor: error: " + message + "\n") << args[0];
+  }
+  std::ostringstream out, err;
+  EXPECT_EQ(RunDoctor({"-h"}, out, err), 0);
+  EXPECT_EQ(RunDoctor({"--help=true"}, out, err), 0);
+}
+
+// The usage is written from the rows: the intro and exit codes, then every flag with its
+// default; a shared flag's line is the exporter's own.
+TEST(DoctorCommand, UsageFromTheRows) {
+  std::ostringstream out, err;
+  ASSERT_EQ(RunDoctor({"--help"}, out, err), 0);
+  std::string usage = out.str();
+  for (const char* text :
+       {"usage: nf_conntrack_exporter doctor [flags]", "Exit code: 0 OK, 1 AT RISK",
+        "2 DROPPING, 3 bad usage", "--window=DURATION", "(default: 5s)", "--output=FORMAT",
+        "--top-ports=N", "--collector.kmsg.source=SOURCE", "--path.sysfs=PATH", "--help"}) {
+    EXPECT_NE(usage.find(text), std::string::npos) << text;
+  }
+  std::string exporter_usage = Usage(AllCollectors());
+  auto line_of = [](const std::string& text, std::string_view flag) {
+    size_t start = text.find(flag);
+    return start == std::string::npos ? "" : text.substr(start, text.find('\n', start) - start);
+  };
+  EXPECT_EQ(line_of(usage, "--path.procfs="), line_of(exporter_usage, "--path.procfs="));
+  EXPECT_NE(line_of(usage, "--path.procfs="), "");
 }
 
 }  // namespace
