@@ -1,6 +1,7 @@
 // THE list of collectors: name, default, help, options and factory. A newcomer's index: every
 // metric the exporter serves is born in a collector listed in all.cc. The top of collectors/:
-// only exporter/ and tests include it, never a room. The list is constant; thread safe.
+// only exporter/ and tests include it, never a collector's folder. The list is constant; thread
+// safe.
 #pragma once
 
 #include <string_view>
@@ -14,8 +15,8 @@ struct CollectorEntry {
   std::string_view name;  // --collector.<name>, the collector label, its folder
   bool enabled_by_default;
   std::string_view help;
-  std::vector<CollectorOption> options;  // declared in the room
-  CollectorFactory make;                 // the room's Make<Name>Collector
+  std::vector<CollectorOption> options;  // declared in the collector's folder
+  CollectorFactory make;                 // the folder's Make<Name>Collector
 };
 
 const std::vector<CollectorEntry>& AllCollectors();

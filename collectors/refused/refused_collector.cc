@@ -7,19 +7,20 @@
 #include "collectors/text.h"
 
 namespace nfct {
-namespace {
 
-using prometheus::MetricType;
-
-const FamilyDesc kRefused{
+const FamilyDesc kRefusedPackets{
     "nf_conntrack_refused_packets_total",
-    MetricType::Counter,
+    prometheus::MetricType::Counter,
     "Packets the conntrack table refused because it was full (no entry could be made), counted "
     "by a BPF program, by network namespace, protocol and original destination port (tcp, udp, "
     "sctp, dccp; port=\"\" for other protocols); a retransmitted SYN is refused and counted "
     "again. Keys beyond the top N and those the BPF map had no room for are summed as "
     "port=\"other\".",
     {"netns", "netns_name", "pod_uid", "container_id", "protocol", "port"}};
+namespace {
+
+using prometheus::MetricType;
+
 const FamilyDesc kUnclassified{
     "nf_conntrack_refused_unclassified_packets_total",
     MetricType::Counter,
@@ -121,7 +122,7 @@ RefusedCollector::~RefusedCollector() { Stop(); }
 
 const std::vector<FamilyDesc>& RefusedCollector::Families() const {
   static const std::vector<FamilyDesc> kFamilies = {
-      kRefused, kUnclassified, kNetfilterDrops, kInfo, kMapEntries, kMapMax, kAge};
+      kRefusedPackets, kUnclassified, kNetfilterDrops, kInfo, kMapEntries, kMapMax, kAge};
   return kFamilies;
 }
 
@@ -212,7 +213,7 @@ Status RefusedCollector::Collect(MetricSink& sink) {
     const Labels& labels = it == snapshot_->labels.end() ? kNone : it->second;
     std::string netns = series.netns == 0 ? "other" : std::to_string(series.netns);
     sink.Add(
-        kRefused,
+        kRefusedPackets,
         {netns, labels.name, labels.pod_uid, labels.container_id, series.protocol, series.port},
         static_cast<double>(series.packets));
   }

@@ -34,6 +34,9 @@ const std::vector<CollectorOption>& RefusedCollectorOptions();
 // The options as the collector keeps them, from the checked values.
 RefusedOptions RefusedOptionsFrom(const CollectorOptions& values);
 
+// nf_conntrack_refused_packets_total, for readers of the collector's output (doctor).
+extern const FamilyDesc kRefusedPackets;
+
 // The factory all.cc lists.
 MadeCollector MakeRefusedCollector(const Env& env, const CollectorOptions& values);
 

@@ -37,7 +37,7 @@ class StatCollector : public Collector {
   StatAccumulator accumulator_;
 };
 
-// The room's factory: no options; the netlink fallback opens its socket per read.
+// The factory all.cc lists: no options; the netlink fallback opens its socket per read.
 MadeCollector MakeStatCollector(const Env& env, const CollectorOptions& options);
 
 }  // namespace nfct

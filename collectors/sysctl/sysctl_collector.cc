@@ -8,29 +8,32 @@
 #include "collectors/sysctl/sysctl_parser.h"
 
 namespace nfct {
+
+const FamilyDesc kSysctlEntries{
+    "nf_conntrack_entries",
+    prometheus::MetricType::Gauge,
+    "Number of entries in the conntrack table of the exporter's network "
+    "namespace (nf_conntrack_count).",
+    {}};
+const FamilyDesc kSysctlLimit{"nf_conntrack_entries_limit",
+                              prometheus::MetricType::Gauge,
+                              "Maximum number of conntrack entries per network namespace "
+                              "(nf_conntrack_max); 0 means unlimited.",
+                              {}};
+const FamilyDesc kSysctlBuckets{
+    "nf_conntrack_buckets",
+    prometheus::MetricType::Gauge,
+    "Size of the conntrack hash table in buckets (nf_conntrack_buckets).",
+    {}};
+const FamilyDesc kSysctlTimeout{"nf_conntrack_timeout_seconds",
+                                prometheus::MetricType::Gauge,
+                                "Conntrack timeout of a protocol state in the exporter's network "
+                                "namespace (nf_conntrack_<protocol>_timeout_<state>).",
+                                {"protocol", "state"}};
+
 namespace {
 
 using prometheus::MetricType;
-
-const FamilyDesc kEntries{"nf_conntrack_entries",
-                          MetricType::Gauge,
-                          "Number of entries in the conntrack table of the exporter's network "
-                          "namespace (nf_conntrack_count).",
-                          {}};
-const FamilyDesc kLimit{"nf_conntrack_entries_limit",
-                        MetricType::Gauge,
-                        "Maximum number of conntrack entries per network namespace "
-                        "(nf_conntrack_max); 0 means unlimited.",
-                        {}};
-const FamilyDesc kBuckets{"nf_conntrack_buckets",
-                          MetricType::Gauge,
-                          "Size of the conntrack hash table in buckets (nf_conntrack_buckets).",
-                          {}};
-const FamilyDesc kTimeout{"nf_conntrack_timeout_seconds",
-                          MetricType::Gauge,
-                          "Conntrack timeout of a protocol state in the exporter's network "
-                          "namespace (nf_conntrack_<protocol>_timeout_<state>).",
-                          {"protocol", "state"}};
 
 constexpr std::string_view kNetfilterDir = "sys/net/netfilter";
 struct Timeout {
@@ -69,7 +72,8 @@ SysctlCollector::SysctlCollector(Env env)
 SysctlCollector::~SysctlCollector() = default;
 
 const std::vector<FamilyDesc> &SysctlCollector::Families() const {
-  static const std::vector<FamilyDesc> kFamilies = {kEntries, kLimit, kBuckets, kTimeout};
+  static const std::vector<FamilyDesc> kFamilies = {kSysctlEntries, kSysctlLimit, kSysctlBuckets,
+                                                    kSysctlTimeout};
   return kFamilies;
 }
 
@@ -83,11 +87,11 @@ Status SysctlCollector::Collect(MetricSink &sink) {
     files_->walked = false;
     return count.status;
   }
-  sink.Add(kEntries, {}, static_cast<double>(*count.value));
+  sink.Add(kSysctlEntries, {}, static_cast<double>(*count.value));
 
   Status status = Status::Ok();
   SysctlRead max = ReadSysctlNumber(files_->max, files_->scratch);
-  if (max.value) sink.Add(kLimit, {}, static_cast<double>(*max.value));
+  if (max.value) sink.Add(kSysctlLimit, {}, static_cast<double>(*max.value));
   Merge(status, max.status);
 
   SysctlRead buckets = ReadSysctlNumber(files_->buckets, files_->scratch);
@@ -97,7 +101,7 @@ Status SysctlCollector::Collect(MetricSink &sink) {
     SysctlRead hashsize = ReadSysctlNumber(files_->hashsize, files_->scratch);
     if (hashsize.value) buckets = hashsize;
   }
-  if (buckets.value) sink.Add(kBuckets, {}, static_cast<double>(*buckets.value));
+  if (buckets.value) sink.Add(kSysctlBuckets, {}, static_cast<double>(*buckets.value));
   Merge(status, buckets.status);
 
   Merge(status, CollectTimeouts(sink));
@@ -128,7 +132,7 @@ Status SysctlCollector::CollectTimeouts(MetricSink &sink) {
     SysctlRead value = ReadSysctlNumber(timeout.file, files_->scratch);
     Merge(status, value.status);
     if (value.value) {
-      sink.Add(kTimeout, {timeout.name.protocol, timeout.name.state},
+      sink.Add(kSysctlTimeout, {timeout.name.protocol, timeout.name.state},
                static_cast<double>(*value.value));
     }
   }

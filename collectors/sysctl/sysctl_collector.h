@@ -30,7 +30,13 @@ class SysctlCollector : public Collector {
   std::unique_ptr<Files> files_;
 };
 
-// The room's factory; the collector takes no options.
+// The families it serves, for readers of its output (doctor) to name them by.
+extern const FamilyDesc kSysctlEntries;  // nf_conntrack_count
+extern const FamilyDesc kSysctlLimit;    // nf_conntrack_max
+extern const FamilyDesc kSysctlBuckets;  // nf_conntrack_buckets
+extern const FamilyDesc kSysctlTimeout;  // every timeout, labelled protocol and state
+
+// The factory all.cc lists; the collector takes no options.
 MadeCollector MakeSysctlCollector(const Env &env, const CollectorOptions &options);
 
 }  // namespace nfct

@@ -1,6 +1,6 @@
 // Parses the conntrack sysctl files under /proc/sys/net/netfilter. Pure: no I/O.
 // A value file holds one decimal number and a newline, e.g. "262144\n": ParseSysctlNumber, in
-// collectors/text.h since other rooms read sysctls too. Timeout names look like
+// collectors/text.h since other collectors read sysctls too. Timeout names look like
 // nf_conntrack_tcp_timeout_time_wait or nf_conntrack_udp_timeout.
 #pragma once
 

@@ -96,7 +96,7 @@ class TableCollector : public Collector {
   uint64_t deferred_total_ = 0;
 };
 
-// The room's factory: options parsed and validated here, the dump over netlink.
+// The factory all.cc lists: options checked by the framework, the dump over netlink.
 MadeCollector MakeTableCollector(const Env& env, const CollectorOptions& options);
 
 }  // namespace nfct

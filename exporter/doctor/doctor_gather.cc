@@ -20,6 +20,8 @@
 #include "collectors/kmsg/kmsg_match.h"
 #include "collectors/kmsg/kmsg_tally.h"
 #include "collectors/refused/refused_collector.h"
+#include "collectors/stat/stat_counters.h"
+#include "collectors/sysctl/sysctl_collector.h"
 #include "collectors/table/table_counts.h"
 #include "collectors/text.h"
 
@@ -75,15 +77,17 @@ std::optional<uint64_t> Value(
   return std::nullopt;
 }
 
-// nf_conntrack_stat_<name>_total → name.
+// Every stat counter the scrape holds, by the <name> of its family nf_conntrack_stat_<name>_total
+// as the stat collector declares it (collectors/stat/stat_counters.h).
 std::map<std::string, uint64_t> StatTotals(const Families& families) {
   constexpr std::string_view kPrefix = "nf_conntrack_stat_", kSuffix = "_total";
   std::map<std::string, uint64_t> totals;
-  for (const auto& family : families) {
-    std::string_view name = family.name;
-    if (!name.starts_with(kPrefix) || !name.ends_with(kSuffix) || family.metric.empty()) continue;
-    name = name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
-    totals[std::string(name)] = static_cast<uint64_t>(SampleValue(family, family.metric.front()));
+  for (const StatCounter& counter : StatCounters()) {
+    std::string_view name = counter.family.name;
+    auto value = Value(families, name);
+    if (!value || !name.starts_with(kPrefix) || !name.ends_with(kSuffix)) continue;
+    totals[std::string(
+        name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size()))] = *value;
   }
   return totals;
 }
@@ -97,11 +101,11 @@ std::string NeedFrom(const Status& status, std::string_view fallback) {
 }
 
 void ReadSizing(const Families& families, Facts& facts) {
-  facts.entries = Value(families, "nf_conntrack_entries");
-  facts.max = Value(families, "nf_conntrack_entries_limit");
-  facts.buckets = Value(families, "nf_conntrack_buckets");
-  facts.time_wait_timeout = Value(families, "nf_conntrack_timeout_seconds",
-                                  {{"protocol", "tcp"}, {"state", "time_wait"}});
+  facts.entries = Value(families, kSysctlEntries.name);
+  facts.max = Value(families, kSysctlLimit.name);
+  facts.buckets = Value(families, kSysctlBuckets.name);
+  facts.time_wait_timeout =
+      Value(families, kSysctlTimeout.name, {{"protocol", "tcp"}, {"state", "time_wait"}});
 }
 
 void ReadMachine(const Env& env, Facts& facts) {
@@ -332,7 +336,7 @@ class LiveRefusedWatch : public RefusedWatch {
     Result result;
     result.status = collector_->Collect(sink);
     for (const auto& family : sink.Take()) {
-      if (family.name != "nf_conntrack_refused_packets_total") continue;
+      if (family.name != kRefusedPackets.name) continue;
       for (const auto& metric : family.metric) {
         RefusedFlow flow;
         for (const auto& label : metric.label) {
@@ -393,10 +397,9 @@ std::optional<uint64_t> SlabObjectSize(std::string_view slabinfo, std::string_vi
     pos = end + 1;
     // name active_objs num_objs objsize objperslab pagesperslab : tunables ...
     if (fields.size() < 4 || fields[0] != cache) continue;
-    uint64_t size = 0;
-    auto [ptr, ec] = std::from_chars(fields[3].data(), fields[3].data() + fields[3].size(), size);
-    if (ec != std::errc() || ptr != fields[3].data() + fields[3].size() || size == 0) break;
-    return size;
+    auto size = ParseInteger<uint64_t>(fields[3]);
+    if (!size || *size == 0) break;
+    return *size;
   }
   return std::nullopt;
 }
@@ -451,15 +454,11 @@ std::optional<Endpoint> ScrapeClientOf(std::string_view line, uint16_t port) {
     if (sport.empty() && field.starts_with("sport=")) sport = field.substr(6);
     if (dport.empty() && field.starts_with("dport=")) dport = field.substr(6);
   }
-  unsigned to = 0, from = 0;
-  auto [p1, e1] = std::from_chars(dport.data(), dport.data() + dport.size(), to);
-  auto [p2, e2] = std::from_chars(sport.data(), sport.data() + sport.size(), from);
-  if (e1 != std::errc() || p1 != dport.data() + dport.size() || to != port || e2 != std::errc() ||
-      p2 != sport.data() + sport.size() || from > 65535) {
-    return std::nullopt;
-  }
+  auto to = ParseInteger<uint16_t>(dport);
+  auto from = ParseInteger<uint16_t>(sport);
+  if (!to || *to != port || !from) return std::nullopt;
   Endpoint client;
-  client.port = static_cast<uint16_t>(from);
+  client.port = *from;
   std::string text(src);
   if (fields[0] == "ipv4") {
     client.address[10] = client.address[11] = 0xff;
@@ -476,10 +475,9 @@ std::optional<uint64_t> MemTotalBytes(std::string_view meminfo) {
   auto line = meminfo.substr(pos, meminfo.find('\n', pos) - pos);
   auto fields = SplitFields(line);
   if (fields.size() != 3 || fields[2] != "kB") return std::nullopt;
-  uint64_t kib = 0;
-  auto [ptr, ec] = std::from_chars(fields[1].data(), fields[1].data() + fields[1].size(), kib);
-  if (ec != std::errc() || ptr != fields[1].data() + fields[1].size()) return std::nullopt;
-  return kib * 1024;
+  auto kib = ParseInteger<uint64_t>(fields[1]);
+  if (!kib) return std::nullopt;
+  return *kib * 1024;
 }
 
 std::unique_ptr<RefusedWatch> LiveRefused(const Env& env) {
@@ -564,7 +562,7 @@ Facts Gather(GatherInputs inputs) {
     auto step = std::min(kPeakSample, inputs.window - waited);
     inputs.sleep(step);
     waited += step;
-    if (auto count = Value(Run(*sysctl).families, "nf_conntrack_entries"))
+    if (auto count = Value(Run(*sysctl).families, kSysctlEntries.name))
       facts.peak_entries = std::max(*facts.peak_entries, *count);
   }
   Scrape second = Run(*stat);

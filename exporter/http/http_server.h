@@ -69,17 +69,15 @@ struct HttpHooks {
   std::vector<std::pair<std::string, std::string>> response_headers;
 };
 
-// How requests are answered, and why. Each listen socket has a libmicrohttpd thread pool of
-// two epoll loops; a connection stays on the loop that accepted it, and that loop answers its
-// requests in the request callback: health, readiness, landing page, 404s and scrapes (kept-open
-// files and snapshots, ~0.1-0.2 ms). Handing every request to a worker and back cost ~15 % of a
-// scrape (suspend, queue, futex wake, two context switches, resume's eventfd); answering on the
-// loop took CPU per scrape under `wrk -t2 -c10` from 192-210 us to 142-163 us here (see
-// docs/benchmarks.md). Two loops, not one: one was as cheap (134-136 us), but a slow scrape
-// would then stall every connection and --web.max-requests could never trigger; with two, a
-// scrape in progress leaves the other loop accepting and answering (503 over the limit). Only a
-// check that may block (bcrypt on a password not yet remembered) is suspended and handed to one
-// of two workers.
+// How requests are answered, and why. Each listen socket is served by two libmicrohttpd daemons
+// of one epoll loop each, on dups of the socket (an inherited socket is then only ever closed,
+// never shut down, so systemd's socket outlives a restart). A connection stays on the loop that
+// accepted it, and that loop answers its requests in the request callback: health, readiness,
+// landing page, 404s and scrapes (kept-open files and snapshots). Answering on the loop instead
+// of handing each request to a worker saved about a quarter of a scrape's CPU; two loops, not
+// one, so a slow scrape leaves the other loop accepting and answering (503 over
+// --web.max-requests). The measurements: docs/benchmarks.md. Only a check that may block (bcrypt
+// on a password not yet remembered) is suspended and handed to one of two workers.
 class HttpServer {
  public:
   HttpServer(HttpOptions options, const CollectorSet& collectors,

@@ -1,4 +1,4 @@
-// Checks shared by the kmsg room's libFuzzer targets (kmsg_parser_fuzzer,
+// Checks shared by the kmsg collector's libFuzzer targets (kmsg_parser_fuzzer,
 // kmsg_journald_fields_fuzzer): abort on a broken invariant so libFuzzer keeps the input, and
 // whether a parser's result points into its input. Pure; thread safe.
 #pragma once
