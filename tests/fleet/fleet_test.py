@@ -242,10 +242,14 @@ def run_fleet(args, help_text, tmp, cleanup, state):
     # the fleet dashboard's kernel-log panel gets its lines, no other node hears of them.
     fast = [f for f in ("--collector.table.interval=2s", "--collector.netns.interval=2s")
             if f.split("=")[0] in help_text]
+    # The refused collector's BPF program, too, sees every namespace's refusals: the dropping
+    # node runs it, so the fleet's refused panel is checked against the refusals it counts.
+    refused = (["--collector.refused", "--collector.refused.interval=2s"]
+               if "--[no-]collector.refused" in help_text else [])
     exporters = []
     for i, node in enumerate(nodes):
-        kmsg = "--collector.kmsg" if i == DROPPER else "--no-collector.kmsg"
-        exporters.append(start_exporter(node, args.exporter, [kmsg, *fast], tmp, cleanup))
+        own = ["--collector.kmsg", *refused] if i == DROPPER else ["--no-collector.kmsg"]
+        exporters.append(start_exporter(node, args.exporter, [*own, *fast], tmp, cleanup))
     exporters.append(start_exporter(bare, args.exporter, [f"--path.procfs={NO_MODULE_ROOT}", "--no-collector.kmsg"],
                                     tmp, cleanup))
 
