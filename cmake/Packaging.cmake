@@ -29,6 +29,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/deploy/iptables/${NFCT_PACKAGE_NAME}-notrack
         DESTINATION ${NFCT_DATADIR}/iptables)
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/deploy/iptables/${NFCT_PACKAGE_NAME}-notrack.sh
         DESTINATION ${NFCT_DATADIR}/iptables)
+# Opt-in too: the drop-in the refused collector (BPF) needs under the shipped unit (docs/refused.md).
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/refused.conf
+        DESTINATION ${NFCT_DATADIR}/systemd)
 # Debian policy 12.5: the license in machine-readable form at doc/<package>/copyright (the full
 # Apache-2.0 text is LICENSE in the source; Debian systems have it in common-licenses).
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/debian/copyright

@@ -4,7 +4,10 @@ real systemd 252 (systemd-nspawn -b), then checked as a user would meet it: the 
 and serves; CapEff is 0 while it serves; a root process's netns, an anonymous netns
 (unshare --net) and an `ip netns` namespace no process holds are each counted and read; socket
 activation answers after a restart, a stop and a crash of the service with the .socket still
-active; `systemd-analyze security` on the running unit stays at or below 3.0.
+active; `systemd-analyze security` on the running unit stays at or below 3.0. Then the opt-in
+`refused` collector (BPF) as docs/refused.md tells a user to enable it: the packaged drop-in
+pasted with `systemctl edit`, `--collector.refused` in ARGS: the collector loads and succeeds,
+CapEff is 0 again while it serves, a refused UDP datagram in a full netns is counted.
 
 The bookworm root is made once with mmdebstrap from the host's apt sources and cached under
 /var/cache/nfct-test/; each run boots a copy of it. Root, mmdebstrap and systemd-nspawn
@@ -35,6 +38,8 @@ MAX_EXPOSURE = 3.0
 METRICS = "http://127.0.0.1:9725/metrics"
 # Facts docs/deployment.md quotes that the build decides: checked against what this test measures.
 DOC = SOURCE_DIR / "docs/deployment.md"
+# The example drop-in the package ships for the opt-in refused collector (docs/refused.md).
+REFUSED_DROPIN = f"/usr/share/{PACKAGE}/systemd/refused.conf"
 
 
 def doc_fact(pattern, what):
@@ -109,7 +114,13 @@ class Container:
         self.root, self.name = root, name
         self.process = subprocess.Popen(
             ["systemd-nspawn", "-b", "-D", root, "-M", name, "--register=no", "--keep-unit",
-             "--private-network", "--capability=CAP_SYSLOG", "--console=pipe"],
+             "--private-network", "--console=pipe",
+             # Not in nspawn's default bounding set: CAP_SYSLOG for the kmsg collector,
+             # CAP_BPF/CAP_PERFMON for the refused collector's drop-in (a host has them all).
+             "--capability=CAP_SYSLOG,CAP_BPF,CAP_PERFMON",
+             # nspawn's own seccomp filter answers bpf() with EPERM for everything the
+             # container's systemd starts (a host has no such filter): allow it back.
+             "--system-call-filter=bpf"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         self.pid1 = None
 
@@ -202,10 +213,10 @@ def curl(box, timeout=20):
     return result.returncode == 0 and "nf_conntrack_" in result.stdout, result
 
 
-def check_service(box):
+def check_service(box, after="after dpkg -i"):
     active = box.sh(f"for i in $(seq 50); do systemctl is-active -q {SERVICE} && exit 0; "
                     "sleep 0.2; done; exit 1")
-    check(active.returncode == 0, f"{SERVICE} is active after dpkg -i",
+    check(active.returncode == 0, f"{SERVICE} is active {after}",
           box.sh(f"systemctl status --no-pager {SERVICE}; journalctl --no-pager -u {SERVICE}"
                  " | tail -20").stdout)
     served, result = (False, None)
@@ -309,6 +320,44 @@ def check_exposure(box):
               f"the exposure quoted in docs/deployment.md ({quoted}) is the measured {exposure}")
 
 
+def check_refused(box):
+    """The refused collector enabled as docs/refused.md says: the packaged drop-in pasted with
+    `systemctl edit` (the editor copies it in), --collector.refused in ARGS, the plain service."""
+    switched = box.sh(
+        f"systemctl disable -q --now {SOCKET}; systemctl stop {SERVICE}; "
+        f"echo 'ARGS=\"--collector.refused\"' > /etc/default/{PACKAGE} && "
+        # systemctl edit wants a tty (252 has no --stdin): script(1) gives it one.
+        f"SYSTEMD_EDITOR='cp {REFUSED_DROPIN}' script -qec 'systemctl edit {SERVICE}' /dev/null && "
+        f"systemctl enable -q --now {SERVICE}")
+    check(switched.returncode == 0, "the refused drop-in applied with systemctl edit, "
+          "--collector.refused in ARGS, the service started", switched.stdout + switched.stderr)
+    override = box.sh(f"cat /etc/systemd/system/{SERVICE}.d/override.conf").stdout
+    check("SystemCallFilter=bpf" in override, "systemctl edit wrote the drop-in", override)
+    check_service(box, after="with the refused drop-in")
+    text = ""
+    for _ in range(50):
+        ok, result = curl(box, timeout=5)
+        text = result.stdout if ok else ""
+        if metric(text, 'nf_conntrack_scrape_collector_success{collector="refused"} ') == 1:
+            break
+        time.sleep(0.2)
+    success = metric(text, 'nf_conntrack_scrape_collector_success{collector="refused"} ')
+    check(success == 1, f'collector_success{{collector="refused"}} = 1 under the drop-in',
+          f"got {success}\n" + box.sh(f"journalctl --no-pager -u {SERVICE} | tail -15").stdout)
+    info = re.search(r"^nf_conntrack_refused_info\{.*\} 1$", text, re.M)
+    check(info is not None, "nf_conntrack_refused_info says the program is loaded",
+          info.group(0) if info else "")
+    if info:
+        print(f"     {info.group(0)}")
+    security = box.sh(f"systemd-analyze security --no-pager {SERVICE}")
+    match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", security.stdout)
+    check(match is not None, "systemd-analyze security rates the unit with the drop-in",
+          security.stdout[-2000:] + security.stderr)
+    if match:
+        print(f"     exposure with the refused drop-in: {match.group(1)} "
+              f"(the shipped unit's bound of {MAX_EXPOSURE} applies without it)")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build-dir", required=True, type=pathlib.Path)
@@ -352,6 +401,7 @@ def main():
                 check_exposure(box)
                 check_namespaces(box)
                 check_socket_activation(box)
+                check_refused(box)
         finally:
             if box:
                 box.stop()

@@ -4,7 +4,8 @@ then dpkg-deb shows what it holds. Checked: name, version, architecture; Depends
 package of every shared library the binary needs (dpkg-shlibdeps); the binary, the unit, the
 EnvironmentFile (a conffile) and every alerts/*.yml and dashboards/*.json are there, byte for
 byte; the opt-in notrack rules (deploy/nftables, deploy/iptables, docs/notrack.md) are there,
-byte for byte, and nothing enables them; the packaged binary runs; the maintainer scripts parse.
+byte for byte, and nothing enables them; the refused collector's systemd drop-in is
+there as an example, byte for byte; the packaged binary runs; the maintainer scripts parse.
 
   package_test.py --build-dir build
 """
@@ -85,6 +86,8 @@ def check_contents(root, listing):
             SOURCE_DIR / f"deploy/iptables/{PACKAGE}-notrack.sh",
         f"usr/lib/systemd/system/{PACKAGE}-notrack.service":
             SOURCE_DIR / f"deploy/nftables/{PACKAGE}-notrack.service",
+        # The refused collector's drop-in (docs/refused.md): an example, not under /etc.
+        f"{SHARE}/systemd/refused.conf": SOURCE_DIR / "deploy/systemd/refused.conf",
     }
     for source in sorted((SOURCE_DIR / "alerts").glob("*.yml")):
         expected[f"{SHARE}/alerts/{source.name}"] = source
