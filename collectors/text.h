@@ -35,6 +35,15 @@ inline bool Consume(std::string_view& text, std::string_view prefix) {
   return true;
 }
 
+// The first line of `text` without its newline, removed from it with the newline: for parsers
+// that walk a file line by line.
+inline std::string_view TakeLine(std::string_view& text) {
+  size_t newline = text.find('\n');
+  std::string_view line = text.substr(0, newline);
+  text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+  return line;
+}
+
 // Leading decimal digits of `text`, removed from it; empty when there are none.
 inline std::string_view TakeDigits(std::string_view& text) {
   size_t n = 0;

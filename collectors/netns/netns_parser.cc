@@ -127,10 +127,7 @@ std::optional<uint64_t> ParseNetnsLink(std::string_view link) {
 std::vector<NetnsMount> ParseNetnsMounts(std::string_view mountinfo) {
   std::vector<NetnsMount> mounts;
   while (!mountinfo.empty()) {
-    size_t newline = mountinfo.find('\n');
-    std::string_view line = mountinfo.substr(0, newline);
-    mountinfo =
-        newline == std::string_view::npos ? std::string_view() : mountinfo.substr(newline + 1);
+    std::string_view line = TakeLine(mountinfo);
     auto mount = ParseMountLine(line);
     if (!mount) continue;
     auto same = std::find_if(mounts.begin(), mounts.end(),
@@ -147,10 +144,7 @@ std::vector<NetnsMount> ParseNetnsMounts(std::string_view mountinfo) {
 ProcfsHiding ParseProcfsHiding(std::string_view mountinfo, std::string_view mount_point) {
   ProcfsHiding hiding;
   while (!mountinfo.empty()) {
-    size_t newline = mountinfo.find('\n');
-    std::string_view line = mountinfo.substr(0, newline);
-    mountinfo =
-        newline == std::string_view::npos ? std::string_view() : mountinfo.substr(newline + 1);
+    std::string_view line = TakeLine(mountinfo);
     auto fields = SplitFields(line);
     size_t dash = 6;
     while (dash < fields.size() && fields[dash] != "-") ++dash;
@@ -181,9 +175,7 @@ ProcfsHiding ParseProcfsHiding(std::string_view mountinfo, std::string_view moun
 ContainerRef ParseCgroup(std::string_view cgroup) {
   ContainerRef with_container;
   while (!cgroup.empty()) {
-    size_t newline = cgroup.find('\n');
-    std::string_view line = cgroup.substr(0, newline);
-    cgroup = newline == std::string_view::npos ? std::string_view() : cgroup.substr(newline + 1);
+    std::string_view line = TakeLine(cgroup);
     // hierarchy-id:controllers:path; the path may itself hold ':'.
     size_t first = line.find(':');
     if (first == std::string_view::npos) continue;

@@ -18,9 +18,7 @@ std::variant<StatTable, StatParseError> ParseStatTable(std::string_view text) {
   StatTable table;
   size_t line_number = 0;
   while (!text.empty()) {
-    size_t newline = text.find('\n');
-    std::string_view line = text.substr(0, newline);
-    text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+    std::string_view line = TakeLine(text);
     ++line_number;
     // Fields are walked, not collected: this runs on every scrape.
     size_t count = 0;

@@ -29,4 +29,17 @@ TEST(ParseHex32, ReadsProcfsHexFields) {
 }
 
 }  // namespace
+TEST(TakeLine, WalksLinesWithOrWithoutAFinalNewline) {
+  // /proc/self/mountinfo and /proc/net/stat/nf_conntrack end with "\n"; a truncated read may not.
+  for (std::string_view file : {"a b\n\nc\n", "a b\n\nc"}) {
+    std::string_view rest = file;
+    EXPECT_EQ(TakeLine(rest), "a b");
+    EXPECT_EQ(TakeLine(rest), "");
+    EXPECT_EQ(TakeLine(rest), "c");
+    EXPECT_TRUE(rest.empty()) << file;
+  }
+  std::string_view empty;
+  EXPECT_EQ(TakeLine(empty), "");
+}
+
 }  // namespace nfct
