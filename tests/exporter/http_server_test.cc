@@ -190,6 +190,19 @@ std::string ReadToClose(int fd) {
   return reply;
 }
 
+// Sends a health check on a kept-alive connection and reads its status line: once it arrives,
+// the server has accepted the connection (two loops accept from one socket in any order).
+std::string HealthOnKeptAlive(int fd) {
+  SendText(fd, "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string reply;
+  char buffer[4096];
+  ssize_t n;
+  while (reply.find("\r\n") == std::string::npos && (n = recv(fd, buffer, sizeof buffer, 0)) > 0) {
+    reply.append(buffer, n);
+  }
+  return reply.substr(0, reply.find("\r\n"));
+}
+
 // Sends raw bytes on a new connection and returns the status line of the answer ("" when the
 // server closed without one).
 std::string RawExchange(int port, const std::string& bytes) {
@@ -405,7 +418,10 @@ TEST_F(HttpServerTest, PerAddressAndTotalConnectionLimits) {
   options.limits.max_connections = 6;
   StartServer(*set, options);
   std::vector<int> held;
-  for (int i = 0; i < 3; ++i) held.push_back(Connect(port_, "127.0.0.2"));
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(Connect(port_, "127.0.0.2"));
+    ASSERT_EQ(HealthOnKeptAlive(held.back()), "HTTP/1.1 200 OK");
+  }
   // The fourth from the same address is accepted and closed at once, without an answer.
   int over = Connect(port_, "127.0.0.2");
   ASSERT_GE(over, 0);

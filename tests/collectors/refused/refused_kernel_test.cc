@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "collectors/refused/refused_collector.h"
 #include "tests/support/netns_fixture.h"
@@ -203,7 +205,14 @@ TEST(RefusedKernelPrivileges, WithoutBpfCapabilitiesItIsUnavailableAndTheRestSer
   ExporterProcess exporter(ns, {"--collector.refused"},
                            {"setpriv", "--bounding-set=-bpf,-perfmon", "--inh-caps=-bpf,-perfmon"});
   ASSERT_TRUE(exporter.running()) << exporter.Stderr();
+  // The load is tried on the collector's worker after start: scrape until its outcome is logged
+  // (a sanitizer build starts slower), at most 20 s.
   std::string text = exporter.Scrape();
+  for (int i = 0; i < 200 && exporter.Stderr().find("CAP_BPF and CAP_PERFMON") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    text = exporter.Scrape();
+  }
   EXPECT_EQ(MetricValue(text, "nf_conntrack_scrape_collector_success{collector=\"refused\"}"), 0);
   EXPECT_EQ(MetricValue(text, "nf_conntrack_scrape_collector_success{collector=\"sysctl\"}"), 1);
   EXPECT_EQ(MetricValue(text, "nf_conntrack_scrape_collector_success{collector=\"stat\"}"), 1);
