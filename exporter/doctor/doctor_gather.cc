@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -297,10 +296,9 @@ std::optional<std::array<uint8_t, 16>> ProcNetAddress(std::string_view hex) {
   size_t words = hex.size() / 8, offset = hex.size() == 8 ? 12 : 0;
   if (hex.size() == 8) address[10] = address[11] = 0xff;
   for (size_t w = 0; w < words; ++w) {
-    uint32_t word = 0;
-    auto [ptr, ec] = std::from_chars(hex.data() + 8 * w, hex.data() + 8 * w + 8, word, 16);
-    if (ec != std::errc() || ptr != hex.data() + 8 * w + 8) return std::nullopt;
-    std::memcpy(address.data() + offset + 4 * w, &word, 4);  // the kernel printed it as a u32
+    auto word = ParseHex32(hex.substr(8 * w, 8));
+    if (!word) return std::nullopt;
+    std::memcpy(address.data() + offset + 4 * w, &*word, 4);  // the kernel printed it as a u32
   }
   return address;
 }
@@ -417,28 +415,20 @@ PortSockets SocketsOnPort(std::string_view text, uint16_t port) {
     auto colon = fields[1].rfind(':');
     if (colon == std::string_view::npos) continue;
     std::string_view hex = fields[1].substr(colon + 1);
-    unsigned local = 0, state = 0;
-    auto [p1, e1] = std::from_chars(hex.data(), hex.data() + hex.size(), local, 16);
-    auto [p2, e2] =
-        std::from_chars(fields[3].data(), fields[3].data() + fields[3].size(), state, 16);
-    if (e1 != std::errc() || p1 != hex.data() + hex.size() || e2 != std::errc() ||
-        p2 != fields[3].data() + fields[3].size() || local != port) {
-      continue;
-    }
-    if (state == 0x01) {  // TCP_ESTABLISHED
+    auto local = ParseHex32(hex);
+    auto state = ParseHex32(fields[3]);
+    if (!local || !state || *local != port) continue;
+    if (*state == 0x01) {  // TCP_ESTABLISHED
       ++sockets.established;
       auto remote_colon = fields[2].rfind(':');
       if (remote_colon == std::string_view::npos) continue;
       auto address = ProcNetAddress(fields[2].substr(0, remote_colon));
-      unsigned remote_port = 0;
-      std::string_view remote_hex = fields[2].substr(remote_colon + 1);
-      auto [p3, e3] = std::from_chars(remote_hex.data(), remote_hex.data() + remote_hex.size(),
-                                      remote_port, 16);
-      if (address && e3 == std::errc() && p3 == remote_hex.data() + remote_hex.size()) {
-        sockets.clients.push_back({*address, static_cast<uint16_t>(remote_port)});
+      auto remote_port = ParseHex32(fields[2].substr(remote_colon + 1));
+      if (address && remote_port && *remote_port <= 0xffff) {
+        sockets.clients.push_back({*address, static_cast<uint16_t>(*remote_port)});
       }
     }
-    if (state == 0x0A) sockets.listening = true;  // TCP_LISTEN
+    if (*state == 0x0A) sockets.listening = true;  // TCP_LISTEN
   }
   return sockets;
 }
