@@ -55,39 +55,8 @@ FILLS = [3000, 9000, 5000, 1000]
 DROPPER = 3
 NAME_PATTERN = r"nfct-fleet-(\d+)-(?:n\d+|bare|prom)"
 
-FAILURES = []
-
-
-def check(cond, msg):
-    print(("ok   " if cond else "FAIL ") + msg, flush=True)
-    if not cond:
-        FAILURES.append(msg)
-    return cond
-
-
-def run(argv, check_rc=True, **kw):
-    r = subprocess.run(argv, capture_output=True, text=True, **kw)
-    if check_rc and r.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, argv))} failed ({r.returncode}): {r.stderr.strip()}")
-    return r
-
-
-def read_int(path):
-    with open(path) as f:
-        return int(f.read().strip())
-
-
-def remove_stale_netns():
-    """Deletes namespaces of an earlier run of this test that was SIGKILLed."""
-    try:
-        names = os.listdir("/run/netns")
-    except FileNotFoundError:
-        return
-    for name in names:
-        m = re.fullmatch(NAME_PATTERN, name)
-        if m and not os.path.exists(f"/proc/{m.group(1)}"):
-            S.log(f"removing stale netns {name} of a run that no longer exists")
-            run(["ip", "netns", "del", name], check_rc=False)
+FAILURES = S.FAILURES
+check, run, read_int = S.check, S.run, S.read_int
 
 
 def add_netns(name, cleanup):
@@ -380,7 +349,7 @@ def main():
             S.skip(f"needs {what}: {path!r} not executable")
     help_text = run([args.exporter, "--help"], check_rc=False).stdout
 
-    remove_stale_netns()
+    S.remove_stale_netns(NAME_PATTERN)
     with tempfile.TemporaryDirectory(prefix="nfct-fleet-") as tmp, S.Cleanup() as cleanup:
         state = {}
         try:

@@ -61,21 +61,8 @@ SINK_ADDR = "198.19.0.1"
 # The same ruleset as every C++ kernel test (loopback untracked, conntrack on new flows).
 RULESET_PATH = os.path.join(ROOT, "tests", "support", "test_netns.nft")
 
-FAILURES = []
-
-
-def check(cond, msg):
-    print(("ok   " if cond else "FAIL ") + msg, flush=True)
-    if not cond:
-        FAILURES.append(msg)
-    return cond
-
-
-def run(argv, check_rc=True):
-    r = subprocess.run(argv, capture_output=True, text=True)
-    if check_rc and r.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({r.returncode}): {r.stderr.strip()}")
-    return r
+FAILURES = S.FAILURES
+check, run, read_int = S.check, S.run, S.read_int
 
 
 def humanize(value):
@@ -85,11 +72,6 @@ def humanize(value):
             return f"{value:.4g}{prefix}"
         value /= 1000
     return f"{value:.4g}P"
-
-
-def read_int(path):
-    with open(path) as f:
-        return int(f.read().strip())
 
 
 # --------------------------------------------------------------------------------------
@@ -124,19 +106,6 @@ class Netns:
                 raise OSError(ctypes.get_errno(), "setns")
         finally:
             os.close(fd)
-
-
-def remove_stale_netns():
-    """Deletes nfct-chain-<pid> namespaces left by an earlier run that was SIGKILLed."""
-    try:
-        names = os.listdir("/run/netns")
-    except FileNotFoundError:
-        return
-    for name in names:
-        m = re.fullmatch(r"nfct-chain-(\d+)", name)
-        if m and not os.path.exists(f"/proc/{m.group(1)}"):
-            S.log(f"removing stale netns {name} of a run that no longer exists")
-            run(["ip", "netns", "del", name], check_rc=False)
 
 
 def count():
@@ -505,7 +474,7 @@ def main():
     preflight(args)
     collectors, help_text = exporter_collectors(args.exporter)
 
-    remove_stale_netns()
+    S.remove_stale_netns(r"nfct-chain-(\d+)")
     # Cleanup is the inner context: servers stop before their temp dir is removed.
     with tempfile.TemporaryDirectory(prefix="nfct-chain-") as tmp, S.Cleanup() as cleanup:
         state = {}

@@ -25,6 +25,44 @@ import urllib.request
 
 SKIP = 77  # ctest SKIP_RETURN_CODE
 
+# Every failed check of this run, in order; a test exits 1 when it is not empty.
+FAILURES = []
+
+
+def check(cond, msg):
+    """Prints one ok/FAIL line and remembers a failure; returns cond."""
+    print(("ok   " if cond else "FAIL ") + msg, flush=True)
+    if not cond:
+        FAILURES.append(msg)
+    return cond
+
+
+def run(argv, check_rc=True, **kw):
+    """subprocess.run with text output captured; raises RuntimeError on a non-zero exit."""
+    r = subprocess.run(argv, capture_output=True, text=True, **kw)
+    if check_rc and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, argv))} failed ({r.returncode}): {r.stderr.strip()}")
+    return r
+
+
+def read_int(path):
+    with open(path) as f:
+        return int(f.read().strip())
+
+
+def remove_stale_netns(pattern):
+    """Deletes the namespaces under /run/netns whose name matches `pattern` (its first group a
+    PID) and whose process no longer exists: left by an earlier run that was SIGKILLed."""
+    try:
+        names = os.listdir("/run/netns")
+    except FileNotFoundError:
+        return
+    for name in names:
+        m = re.fullmatch(pattern, name)
+        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+            log(f"removing stale netns {name} of a run that no longer exists")
+            run(["ip", "netns", "del", name], check_rc=False)
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
 

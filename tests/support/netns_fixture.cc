@@ -191,28 +191,42 @@ uint64_t KernelStatSum(const TestNetns& ns, const std::string& column) {
   });
 }
 
-SendResult TestNetns::SendUdpFlows(int count, int first_port) const {
-  return Within([&] {
-    SendResult result;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw std::runtime_error("socket failed");
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    inet_pton(AF_INET, "198.19.0.1", &to.sin_addr);
-    char byte = 'x';
-    for (int i = 0; i < count; ++i) {
-      to.sin_port = htons(static_cast<uint16_t>(first_port + i));
-      if (sendto(fd, &byte, 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == 1) {
-        ++result.sent;
-      } else if (errno == EPERM) {
-        ++result.eperm;
-      } else {
-        ++result.other_errors;
-      }
+namespace {
+
+// One datagram to each of `ports`, in order, from one socket inside the calling thread's netns.
+SendResult SendUdp(const std::vector<uint16_t>& ports) {
+  SendResult result;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  inet_pton(AF_INET, "198.19.0.1", &to.sin_addr);
+  char byte = 'x';
+  for (uint16_t port : ports) {
+    to.sin_port = htons(port);
+    if (sendto(fd, &byte, 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == 1) {
+      ++result.sent;
+    } else if (errno == EPERM) {
+      ++result.eperm;
+    } else {
+      ++result.other_errors;
     }
-    close(fd);
-    return result;
-  });
+  }
+  close(fd);
+  return result;
+}
+
+}  // namespace
+
+SendResult TestNetns::SendUdpFlows(int count, int first_port) const {
+  std::vector<uint16_t> ports;
+  for (int i = 0; i < count; ++i) ports.push_back(static_cast<uint16_t>(first_port + i));
+  return Within([&] { return SendUdp(ports); });
+}
+
+SendResult TestNetns::SendUdpTo(int port, int packets) const {
+  std::vector<uint16_t> ports(static_cast<size_t>(packets), static_cast<uint16_t>(port));
+  return Within([&] { return SendUdp(ports); });
 }
 
 ExporterProcess::ExporterProcess(const TestNetns& netns, std::vector<std::string> flags,

@@ -62,6 +62,9 @@ class TestNetns {
   long FillToMax() const;
   // One UDP datagram to each of `count` new destination ports on 198.19.0.1 from one socket.
   SendResult SendUdpFlows(int count, int first_port) const;
+  // `packets` UDP datagrams to 198.19.0.1:port from one socket: one flow, and in a full table
+  // each datagram refused again (EPERM).
+  SendResult SendUdpTo(int port, int packets) const;
 
   // Runs fn on a thread that has entered this netns (setns is per thread).
   template <typename Fn>

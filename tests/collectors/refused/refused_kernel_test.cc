@@ -33,29 +33,6 @@ MadeCollector Make(uint32_t map_size) {
   return MakeRefusedCollector(HostEnv(), checked.options);
 }
 
-// `packets` UDP datagrams to 198.19.0.1:port from one socket, inside the netns.
-SendResult SendUdp(const TestNetns& ns, uint16_t port, int packets) {
-  return ns.Within([&] {
-    SendResult result;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    inet_pton(AF_INET, "198.19.0.1", &to.sin_addr);
-    for (int i = 0; i < packets; ++i) {
-      if (sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == 1) {
-        ++result.sent;
-      } else if (errno == EPERM) {
-        ++result.eperm;
-      } else {
-        ++result.other_errors;
-      }
-    }
-    close(fd);
-    return result;
-  });
-}
-
 // `connections` non-blocking connects to 198.19.0.1:port: each SYN is refused (connect() does
 // not fail for it). The sockets are closed after 300 ms, before the first retransmission.
 void SendSyns(const TestNetns& ns, uint16_t port, int connections) {
@@ -143,11 +120,11 @@ TEST_F(RefusedKernel, CountsPerPortWhatTheFullTableRefusedAndNothingElse) {
   const std::map<uint16_t, int> udp = {{6001, 3}, {6002, 5}, {6003, 8}, {6004, 13}};
   std::map<uint16_t, int> eperm;
   for (auto [port, packets] : udp) {
-    SendResult sent = SendUdp(*ns_, port, packets);
+    SendResult sent = ns_->SendUdpTo(port, packets);
     EXPECT_EQ(sent.eperm, packets) << "port " << port << " was not refused every time";
     eperm[port] = sent.eperm;
   }
-  SendResult firewalled = SendUdp(*ns_, kFirewalledPort, 10);
+  SendResult firewalled = ns_->SendUdpTo(kFirewalledPort, 10);
   EXPECT_EQ(firewalled.eperm, 10);  // refused too, but by the rule
   SendSyns(*ns_, 6100, 6);
   uint64_t drop_delta = KernelStatSum(*ns_, "drop") - drop_before;
@@ -183,7 +160,7 @@ TEST_F(RefusedKernel, KeysBeyondTheMapSpillIntoOtherAndNoneIsLost) {
   ASSERT_GT(ns_->FillToMax(), 0);
   uint64_t drop_before = KernelStatSum(*ns_, "drop");
   int refused = 0;
-  for (uint16_t port = 6201; port <= 6209; ++port) refused += SendUdp(*ns_, port, 2).eperm;
+  for (uint16_t port = 6201; port <= 6209; ++port) refused += ns_->SendUdpTo(port, 2).eperm;
   uint64_t drop_delta = KernelStatSum(*ns_, "drop") - drop_before;
   EXPECT_EQ(refused, 18);
 

@@ -73,30 +73,6 @@ class Flood {
   std::thread thread_;
 };
 
-// `packets` UDP datagrams to 198.19.0.1:port from one socket inside the netns, and how many
-// sendto() saw refused (EPERM: no conntrack entry could be made in the full table).
-SendResult SendUdpTo(const TestNetns& ns, uint16_t port, int packets) {
-  return ns.Within([&] {
-    SendResult result;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    inet_pton(AF_INET, "198.19.0.1", &to.sin_addr);
-    for (int i = 0; i < packets; ++i) {
-      if (sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == 1) {
-        ++result.sent;
-      } else if (errno == EPERM) {
-        ++result.eperm;
-      } else {
-        ++result.other_errors;
-      }
-    }
-    close(fd);
-    return result;
-  });
-}
-
 // The packets doctor's JSON lists for (netns, udp, port) under "refused", or -1.
 long RefusedPackets(const std::string& json, ino_t inode, uint16_t port) {
   std::smatch match;
@@ -365,7 +341,7 @@ TEST(DoctorKernel, ListsWhoTheFullTableRefusedDuringTheWindow) {
   });
   // Past the program's load (measured well under a second), well before the window ends.
   std::this_thread::sleep_for(std::chrono::milliseconds(2000));
-  SendResult sent = SendUdpTo(ns, kPort, 300);
+  SendResult sent = ns.SendUdpTo(kPort, 300);
   CommandResult root = report.get();
   ASSERT_GT(sent.eperm, 0) << "nothing was refused: sent " << sent.sent;
 
