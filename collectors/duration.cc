@@ -55,4 +55,10 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   return std::chrono::milliseconds(total);
 }
 
+std::string PositiveDurationError(std::string_view text) {
+  auto duration = ParseDuration(text);
+  if (duration && duration->count() > 0) return "";
+  return "must be a positive duration such as 30s or 500ms";
+}
+
 }  // namespace nfct

@@ -25,17 +25,12 @@ std::string CheckOptionValue(const CollectorOption& option, std::string_view val
   switch (option.type) {
     case OptionType::kText:
       return "";
-    case OptionType::kDuration: {
-      auto duration = ParseDuration(value);
-      if (duration && duration->count() > 0) return "";
-      return "must be a positive duration such as 30s or 2m";
-    }
-    case OptionType::kCount: {
-      auto count = ParseInteger<uint64_t>(value);
-      if (count && *count >= option.min_count && *count <= option.max_count) return "";
-      return "must be a whole number from " + std::to_string(option.min_count) + " to " +
-             std::to_string(option.max_count);
-    }
+    case OptionType::kDuration:
+      return PositiveDurationError(value);
+    case OptionType::kCount:
+      return ParseWholeNumber(value, static_cast<long long>(option.min_count),
+                              static_cast<long long>(option.max_count))
+          .error;
     case OptionType::kRatio:
       if (ParseRatio(value)) return "";
       return "must be a share of one above 0, at most 1, such as 0.05";

@@ -38,4 +38,12 @@ std::optional<uint64_t> ParseSysctlNumber(std::string_view text) {
   return ParseInteger<uint64_t>(text.substr(0, end + 1));
 }
 
+WholeNumber ParseWholeNumber(std::string_view text, long long min, long long max) {
+  auto n = ParseInteger<long long>(text);
+  if (!n || *n < min || *n > max) {
+    return {0, "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max)};
+  }
+  return {*n, ""};
+}
+
 }  // namespace nfct

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -18,6 +19,14 @@ std::optional<T> ParseInteger(std::string_view text) {
   if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
 }
+
+// A flag's whole number in [min, max], or the error ("must be a whole number from min to max").
+// One wording for every count flag: the exporter's, doctor's and the collectors' options.
+struct WholeNumber {
+  long long value = 0;
+  std::string error;  // "" when value is set
+};
+WholeNumber ParseWholeNumber(std::string_view text, long long min, long long max);
 
 // ParseInteger into `out`, which is left alone on failure: for parsers filling a struct field
 // by field.

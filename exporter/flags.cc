@@ -8,14 +8,6 @@
 
 namespace nfct {
 
-WholeNumber ParseWholeNumber(std::string_view text, long long min, long long max) {
-  auto n = ParseInteger<long long>(text);
-  if (!n || *n < min || *n > max) {
-    return {0, "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max)};
-  }
-  return {*n, ""};
-}
-
 const FlagSpec<SharedFlags>& SharedFlagSpec(std::string_view name) {
   // A path left empty would make every kernel path relative to the working directory.
   static const FlagSpec<SharedFlags> kShared[] = {
@@ -63,8 +55,8 @@ std::string SetNumber(std::string_view v, Number& out, long long min, long long 
 }
 
 std::string SetDuration(std::string_view v, std::chrono::milliseconds& out) {
+  if (std::string why = PositiveDurationError(v); !why.empty()) return why;
   auto parsed = ParseDuration(v);
-  if (!parsed || parsed->count() <= 0) return "must be a positive duration such as 10s or 500ms";
   out = *parsed;
   return "";
 }

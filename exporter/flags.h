@@ -84,14 +84,6 @@ void WriteFlagLine(std::ostream& out, std::string flag, std::string_view help,
                    std::string_view default_text);
 void WriteFlagLines(std::ostream& out, const std::vector<BoundFlag>& table);
 
-// A whole-number flag's value in [min, max] (collectors/text.h's ParseInteger), or the error in
-// the flags' format.
-struct WholeNumber {
-  long long value = 0;
-  std::string error;  // "" when value is set
-};
-WholeNumber ParseWholeNumber(std::string_view text, long long min, long long max);
-
 struct Flags : SharedFlags {
   HttpOptions http;  // --web.telemetry-path, --web.max-requests and the connection limits
   std::string web_config_file;  // --web.config.file; empty: plain HTTP, no authentication

@@ -37,11 +37,11 @@ TEST(CollectorOptions, GivenValuesWin) {
 TEST(CollectorOptions, OneErrorFormatNamingTheFlag) {
   const std::pair<OptionValues, std::string> kBad[] = {
       {{{"interval", "30"}},
-       "--collector.demo.interval: must be a positive duration such as 30s or 2m"},
+       "--collector.demo.interval: must be a positive duration such as 30s or 500ms"},
       {{{"interval", "0s"}},
-       "--collector.demo.interval: must be a positive duration such as 30s or 2m"},
+       "--collector.demo.interval: must be a positive duration such as 30s or 500ms"},
       {{{"interval", ""}},
-       "--collector.demo.interval: must be a positive duration such as 30s or 2m"},
+       "--collector.demo.interval: must be a positive duration such as 30s or 500ms"},
       {{{"top", "1001"}}, "--collector.demo.top: must be a whole number from 0 to 1000"},
       {{{"top", "-1"}}, "--collector.demo.top: must be a whole number from 0 to 1000"},
       {{{"top", " 3"}}, "--collector.demo.top: must be a whole number from 0 to 1000"},

@@ -71,14 +71,14 @@ TEST(Flags, ErrorsNameTheFlag) {
       {{"--web.max-header-bytes=12k"},
        "--web.max-header-bytes: must be a whole number from 4096 to 16777216"},
       {{"--web.read-header-timeout=10"},
-       "--web.read-header-timeout: must be a positive duration such as 10s or 500ms"},
+       "--web.read-header-timeout: must be a positive duration such as 30s or 500ms"},
       {{"--web.idle-timeout=0s"},
-       "--web.idle-timeout: must be a positive duration such as 10s or 500ms"},
+       "--web.idle-timeout: must be a positive duration such as 30s or 500ms"},
       {{"stray"}, "--stray: unexpected argument"},
       {{"--collector.table.interval"}, "--collector.table.interval: needs a value"},
       // Collector options are checked by their declared type, in the same format.
       {{"--collector.table.interval=30"},
-       "--collector.table.interval: must be a positive duration such as 30s or 2m"},
+       "--collector.table.interval: must be a positive duration such as 30s or 500ms"},
       {{"--collector.table.top=10"}, "--collector.table.top: must be a whole number from 0 to 9"},
       {{"--collector.table.top", "x"}, "--collector.table.top: must be a whole number from 0 to 9"},
   };

@@ -410,7 +410,7 @@ TEST(NetnsOptions, TypedFromTheDeclarations) {
   }
   for (const char* bad : {"0s", "10", "soon"}) {
     EXPECT_EQ(CheckNetns({{"interval", bad}}).error,
-              "--collector.netns.interval: must be a positive duration such as 30s or 2m")
+              "--collector.netns.interval: must be a positive duration such as 30s or 500ms")
         << bad;
   }
 }
